@@ -1,0 +1,67 @@
+use ndarray::{Array1, Array2, ArrayD};
+use tnet_tensor::random::cp_dense;
+use tnet_tensor::{Scalar, TensorError};
+
+/// A tensor in CP form, `X = sum_r w_r  U_0[:, r] ∘ U_1[:, r] ∘ ... ∘ U_{N-1}[:, r]`,
+/// with `weights: R` and `U_k: I_k x R`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpTensor<T> {
+    pub weights: Array1<T>,
+    pub factors: Vec<Array2<T>>,
+}
+
+impl<T: Scalar> CpTensor<T> {
+    /// Checks that every factor has `R = weights.len()` columns.
+    pub fn new(weights: Array1<T>, factors: Vec<Array2<T>>) -> Result<Self, TensorError> {
+        if factors.is_empty() {
+            return Err(TensorError::Invalid("a CP tensor needs at least one factor".into()));
+        }
+        for (k, f) in factors.iter().enumerate() {
+            if f.ncols() != weights.len() {
+                return Err(TensorError::Shape {
+                    what: format!("CP factor {k}"),
+                    expected: format!("{} columns (the rank)", weights.len()),
+                    got: format!("{} x {}", f.nrows(), f.ncols()),
+                });
+            }
+        }
+        Ok(Self { weights, factors })
+    }
+
+    pub fn rank(&self) -> usize {
+        self.weights.len()
+    }
+
+    pub fn shape(&self) -> Vec<usize> {
+        self.factors.iter().map(|f| f.nrows()).collect()
+    }
+
+    /// The full tensor.
+    pub fn to_tensor(&self) -> ArrayD<T> {
+        cp_dense(&self.weights, &self.factors)
+    }
+
+    /// `R + R * sum(I_k)`: the weights are counted (SPEC section 2 lets us choose; we count
+    /// what we store).
+    pub fn n_params(&self) -> usize {
+        self.rank() + self.factors.iter().map(|f| f.len()).sum::<usize>()
+    }
+
+    pub fn compression_ratio(&self) -> f64 {
+        self.shape().iter().map(|&i| i as f64).product::<f64>() / self.n_params() as f64
+    }
+
+    /// Moves the column norms of every factor into the weights (TensorLy's `cp_normalize`);
+    /// zero columns keep weight 0 and are left as they are.
+    pub fn normalize(&mut self) {
+        for f in &mut self.factors {
+            for (r, mut col) in f.columns_mut().into_iter().enumerate() {
+                let norm = col.iter().map(|v| *v * *v).sum::<T>().sqrt();
+                if norm > T::zero() {
+                    col.mapv_inplace(|v| v / norm);
+                    self.weights[r] *= norm;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! `tnet-cp`: CP (CANDECOMP/PARAFAC) decomposition of dense ndarray tensors by ALS.
+//!
+//! ```
+//! use tnet_tensor::random::{random_cp, SeededRng};
+//! use tnet_cp::{parafac, ParafacOptions};
+//!
+//! let mut rng = SeededRng::new(1);
+//! let x = random_cp::<f64>(&[12, 10, 8], 3, &mut rng).tensor;
+//! let fit = parafac(&x.view(), 3, &ParafacOptions { n_iter_max: 500, tol: 1e-14, ..Default::default() }).unwrap();
+//! assert!(fit.errors.last().unwrap() < &1e-6);
+//! assert_eq!(fit.cp.n_params(), 3 + 3 * (12 + 10 + 8));
+//! ```
+
+mod als;
+mod cp_tensor;
+
+pub use als::{parafac, CpFit, CpInit, ParafacOptions};
+pub use cp_tensor::CpTensor;
+
+pub use tnet_tensor::TensorError;

@@ -1,0 +1,50 @@
+use ndarray::{ArrayViewD, Zip};
+
+use crate::{Scalar, TensorError};
+
+/// Frobenius norm, accumulated in `f64` so that `f32` tensors of millions of entries keep
+/// their digits.
+pub fn frobenius_norm<T: Scalar>(x: &ArrayViewD<'_, T>) -> f64 {
+    let sum: f64 = match x.as_slice_memory_order() {
+        Some(s) => s.iter().map(|v| v.as_f64() * v.as_f64()).sum(),
+        None => x.iter().map(|v| v.as_f64() * v.as_f64()).sum(),
+    };
+    sum.sqrt()
+}
+
+/// Inner product `<a, b>` in `f64`.
+pub fn inner<T: Scalar>(a: &ArrayViewD<'_, T>, b: &ArrayViewD<'_, T>) -> Result<f64, TensorError> {
+    if a.shape() != b.shape() {
+        return Err(TensorError::Shape {
+            what: "inner product".into(),
+            expected: format!("{:?}", a.shape()),
+            got: format!("{:?}", b.shape()),
+        });
+    }
+    let mut acc = 0.0f64;
+    Zip::from(a).and(b).for_each(|x, y| acc += x.as_f64() * y.as_f64());
+    Ok(acc)
+}
+
+/// Relative error `||x - approx||_F / ||x||_F` (SPEC section 4). A zero `x` gives the
+/// absolute error instead of dividing by zero.
+pub fn relative_error<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    approx: &ArrayViewD<'_, T>,
+) -> Result<f64, TensorError> {
+    if x.shape() != approx.shape() {
+        return Err(TensorError::Shape {
+            what: "relative error".into(),
+            expected: format!("{:?}", x.shape()),
+            got: format!("{:?}", approx.shape()),
+        });
+    }
+    let mut diff = 0.0f64;
+    let mut norm = 0.0f64;
+    Zip::from(x).and(approx).for_each(|a, b| {
+        let (a, b) = (a.as_f64(), b.as_f64());
+        diff += (a - b) * (a - b);
+        norm += a * a;
+    });
+    Ok(if norm > 0.0 { (diff / norm).sqrt() } else { diff.sqrt() })
+}

@@ -1,0 +1,354 @@
+//! `tnet decompose <tucker|cp|tt> INPUT.npy --rank ...`
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use ndarray::ArrayD;
+use safetensors::tensor::{Dtype, TensorView};
+use serde::Serialize;
+use tnet_tensor::npy::{read_npy, NpyArray};
+use tnet_tensor::{relative_error, Scalar};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Method {
+    Tucker,
+    Cp,
+    Tt,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Init {
+    Svd,
+    Random,
+}
+
+#[derive(Debug, Args)]
+pub struct DecomposeArgs {
+    /// Decomposition: tucker (HOOI), cp (ALS) or tt (TT-SVD).
+    #[arg(value_enum)]
+    method: Method,
+    /// Input tensor: a C- or Fortran-ordered float32 / float64 .npy file.
+    input: PathBuf,
+    /// Rank: one integer (every mode; for tt the maximal TT rank) or a comma-separated list
+    /// (tucker: one per mode; tt: the N+1 TT ranks, first and last 1).
+    #[arg(long, value_parser = parse_rank)]
+    rank: Option<RankList>,
+    /// tucker only: choose ranks for this compression ratio instead of --rank.
+    #[arg(long, conflicts_with = "rank")]
+    compression: Option<f64>,
+    /// tt only: relative accuracy; ranks are the smallest that reach it (--rank caps them).
+    #[arg(long)]
+    eps: Option<f64>,
+    /// Maximum iterations (tucker: HOOI sweeps, default 100; cp: ALS sweeps, default 100).
+    #[arg(long)]
+    n_iter: Option<usize>,
+    /// Convergence tolerance on the change of relative error (tucker 1e-4, cp 1e-8; 0 runs all iterations).
+    #[arg(long)]
+    tol: Option<f64>,
+    /// Initialization of tucker / cp.
+    #[arg(long, value_enum, default_value = "svd")]
+    init: Init,
+    /// Seed of the random initialization.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write the factors here (safetensors).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Print one JSON line instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `R` or `r1,r2,...` as given to `--rank`.
+#[derive(Debug, Clone)]
+pub struct RankList(Vec<usize>);
+
+impl std::ops::Deref for RankList {
+    type Target = Vec<usize>;
+    fn deref(&self) -> &Vec<usize> {
+        &self.0
+    }
+}
+
+fn parse_rank(s: &str) -> Result<RankList, String> {
+    let ranks = s
+        .split(',')
+        .map(|p| p.trim().parse::<usize>().map_err(|e| format!("'{p}' is not a non-negative integer ({e})")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if ranks.is_empty() {
+        return Err("empty rank".into());
+    }
+    Ok(RankList(ranks))
+}
+
+/// The one-line JSON report (`--json`).
+#[derive(Debug, Serialize)]
+struct Report {
+    method: &'static str,
+    shape: Vec<usize>,
+    rank: Vec<usize>,
+    rel_error: f64,
+    n_params: usize,
+    compression_ratio: f64,
+    iterations: usize,
+    seconds: f64,
+}
+
+/// Named factors to write: `(name, shape, values)`.
+type Named<T> = Vec<(String, Vec<usize>, ArrayD<T>)>;
+
+pub fn run(args: &DecomposeArgs) -> Result<()> {
+    check_args(args)?;
+    // Fail on an unwritable output before spending time on the decomposition.
+    if let Some(out) = &args.output {
+        check_writable(out)?;
+    }
+    let file = File::open(&args.input).with_context(|| format!("cannot open {}", args.input.display()))?;
+    let array = read_npy(BufReader::new(file)).with_context(|| format!("cannot read {}", args.input.display()))?;
+    let report = match array {
+        NpyArray::F32(x) => decompose(x, args)?,
+        NpyArray::F64(x) => decompose(x, args)?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "{} of shape {:?}: rank {:?}, relative error {:.3e}, {} parameters ({:.2}x compression), {} iterations, {:.3} s",
+            report.method,
+            report.shape,
+            report.rank,
+            report.rel_error,
+            report.n_params,
+            report.compression_ratio,
+            report.iterations,
+            report.seconds
+        );
+        if let Some(out) = &args.output {
+            println!("factors written to {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+fn check_args(args: &DecomposeArgs) -> Result<()> {
+    match args.method {
+        Method::Tucker => {
+            if args.rank.is_none() && args.compression.is_none() {
+                bail!("tucker needs --rank R, --rank r1,r2,.. (one per mode) or --compression X");
+            }
+            if args.eps.is_some() {
+                bail!("--eps applies to tt only");
+            }
+        }
+        Method::Cp => {
+            match &args.rank {
+                None => bail!("cp needs --rank R"),
+                Some(r) if r.len() != 1 => bail!("the CP rank is one integer, got the list {r:?}"),
+                _ => {}
+            }
+            if args.eps.is_some() || args.compression.is_some() {
+                bail!("--eps and --compression do not apply to cp");
+            }
+        }
+        Method::Tt => {
+            if args.rank.is_none() && args.eps.is_none() {
+                bail!("tt needs --rank R, --rank 1,r1,..,1 (N+1 ranks) or --eps E");
+            }
+            if args.compression.is_some() {
+                bail!("--compression applies to tucker only");
+            }
+            if args.eps.is_some() && args.rank.as_ref().is_some_and(|r| r.len() != 1) {
+                bail!("with --eps, --rank is one integer (the largest TT rank allowed)");
+            }
+        }
+    }
+    if let Some(tol) = args.tol
+        && !(tol >= 0.0)
+    {
+        bail!("--tol must be >= 0, got {tol}");
+    }
+    Ok(())
+}
+
+fn check_writable(out: &Path) -> Result<()> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        bail!("cannot write {}: folder {} does not exist", out.display(), dir.display());
+    }
+    if out.is_dir() {
+        bail!("cannot write {}: it is a folder", out.display());
+    }
+    let probe = tmp_path(out);
+    File::create(&probe).with_context(|| format!("cannot write {} (folder not writable?)", out.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn tmp_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".tmp");
+    out.with_file_name(name)
+}
+
+/// What one decomposition produced, before the error is measured.
+struct Decomposed<T> {
+    method: &'static str,
+    rank: Vec<usize>,
+    n_params: usize,
+    ratio: f64,
+    iterations: usize,
+    /// The decomposition alone, without file I/O or the reconstruction for the error.
+    seconds: f64,
+    named: Named<T>,
+    recon: ArrayD<T>,
+}
+
+fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
+    let xv = x.view();
+    tnet_tensor::check_tensor(&xv).with_context(|| format!("input {}", args.input.display()))?;
+    let seed = args.seed;
+    let start = Instant::now();
+    let d: Decomposed<T> = match args.method {
+        Method::Tucker => {
+            let rank = match (&args.rank, args.compression) {
+                (_, Some(c)) => tnet_tucker::TuckerRank::Compression(c),
+                (Some(r), None) if r.len() == 1 => tnet_tucker::TuckerRank::Same(r[0]),
+                (Some(r), None) => tnet_tucker::TuckerRank::Ranks(r.to_vec()),
+                (None, None) => bail!("tucker needs --rank or --compression"),
+            };
+            let mut opts = tnet_tucker::TuckerOptions::<T>::default();
+            opts.init = match args.init {
+                Init::Svd => tnet_tucker::TuckerInit::Svd,
+                Init::Random => tnet_tucker::TuckerInit::Random { seed },
+            };
+            opts.n_iter_max = args.n_iter.unwrap_or(opts.n_iter_max);
+            opts.tol = args.tol.unwrap_or(opts.tol);
+            let fit = tnet_tucker::tucker(&xv, &rank, &opts).context("Tucker decomposition")?;
+            let seconds = start.elapsed().as_secs_f64();
+            let t = fit.tucker;
+            let mut named: Named<T> = vec![("core".into(), t.core.shape().to_vec(), t.core.clone())];
+            for (k, f) in t.factors.iter().enumerate() {
+                named.push((format!("factor.{k}"), f.shape().to_vec(), f.clone().into_dyn()));
+            }
+            Decomposed {
+                method: "tucker",
+                rank: t.ranks(),
+                n_params: t.n_params(),
+                ratio: t.compression_ratio(),
+                iterations: fit.iterations,
+                seconds,
+                named,
+                recon: t.to_tensor(),
+            }
+        }
+        Method::Cp => {
+            let Some(&[rank]) = args.rank.as_ref().map(|r| r.as_slice()) else { bail!("cp needs --rank R (one integer)") };
+            let mut opts = tnet_cp::ParafacOptions::<T> { seed, ..Default::default() };
+            opts.init = match args.init {
+                Init::Svd => tnet_cp::CpInit::Svd,
+                Init::Random => tnet_cp::CpInit::Random { seed },
+            };
+            opts.n_iter_max = args.n_iter.unwrap_or(opts.n_iter_max);
+            opts.tol = args.tol.unwrap_or(opts.tol);
+            let fit = tnet_cp::parafac(&xv, rank, &opts).context("CP decomposition")?;
+            let seconds = start.elapsed().as_secs_f64();
+            let c = fit.cp;
+            let mut named: Named<T> = vec![("weights".into(), vec![c.rank()], c.weights.clone().into_dyn())];
+            for (k, f) in c.factors.iter().enumerate() {
+                named.push((format!("factor.{k}"), f.shape().to_vec(), f.clone().into_dyn()));
+            }
+            Decomposed {
+                method: "cp",
+                rank: vec![c.rank()],
+                n_params: c.n_params(),
+                ratio: c.compression_ratio(),
+                iterations: fit.iterations,
+                seconds,
+                named,
+                recon: c.to_tensor(),
+            }
+        }
+        Method::Tt => {
+            let rank = match (&args.rank, args.eps) {
+                (r, Some(eps)) => tnet_tt::TtRank::Accuracy { eps, max_rank: r.as_ref().map(|r| r[0]) },
+                (Some(r), None) if r.len() == 1 => tnet_tt::TtRank::Max(r[0]),
+                (Some(r), None) => tnet_tt::TtRank::Ranks(r.to_vec()),
+                (None, None) => bail!("tt needs --rank or --eps"),
+            };
+            let tt = tnet_tt::tensor_train(&xv, &rank).context("TT decomposition")?;
+            let seconds = start.elapsed().as_secs_f64();
+            let named: Named<T> = tt
+                .cores
+                .iter()
+                .enumerate()
+                .map(|(k, c)| (format!("core.{k}"), c.shape().to_vec(), c.clone().into_dyn()))
+                .collect();
+            Decomposed {
+                method: "tt",
+                rank: tt.ranks(),
+                n_params: tt.n_params(),
+                ratio: tt.compression_ratio(),
+                iterations: 0,
+                seconds,
+                named,
+                recon: tt.to_tensor(),
+            }
+        }
+    };
+    let rel_error = relative_error(&xv, &d.recon.view())?;
+    let report = Report {
+        method: d.method,
+        shape: x.shape().to_vec(),
+        rank: d.rank,
+        rel_error,
+        n_params: d.n_params,
+        compression_ratio: d.ratio,
+        iterations: d.iterations,
+        seconds: d.seconds,
+    };
+    if let Some(out) = &args.output {
+        write_safetensors(out, &d.named, &report).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(report)
+}
+
+fn write_safetensors<T: Scalar>(out: &Path, named: &Named<T>, report: &Report) -> Result<()> {
+    let dtype = if T::DTYPE == "f32" { Dtype::F32 } else { Dtype::F64 };
+    let bytes: Vec<Vec<u8>> = named
+        .iter()
+        .map(|(_, _, a)| {
+            let a = a.as_standard_layout();
+            let mut b = Vec::with_capacity(a.len() * std::mem::size_of::<T>());
+            for v in a.iter() {
+                if T::DTYPE == "f32" {
+                    b.extend_from_slice(&(v.as_f64() as f32).to_le_bytes());
+                } else {
+                    b.extend_from_slice(&v.as_f64().to_le_bytes());
+                }
+            }
+            b
+        })
+        .collect();
+    let views = named
+        .iter()
+        .zip(&bytes)
+        .map(|((name, shape, _), b)| Ok((name.clone(), TensorView::new(dtype, shape.clone(), b)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut meta = HashMap::new();
+    meta.insert("method".to_string(), report.method.to_string());
+    meta.insert("shape".to_string(), serde_json::to_string(&report.shape)?);
+    meta.insert("rank".to_string(), serde_json::to_string(&report.rank)?);
+    meta.insert("rel_error".to_string(), report.rel_error.to_string());
+    let tmp = tmp_path(out);
+    safetensors::tensor::serialize_to_file(views, Some(meta), &tmp)?;
+    std::fs::rename(&tmp, out)?;
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! `tnet`: the T-Net command line.
+
+mod decompose;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "tnet", version, about = "T-Net: fully convolutional nets parametrized by one high-order tensor")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decompose a tensor stored as .npy (float32 or float64) with Tucker, CP or TT.
+    Decompose(decompose::DecomposeArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decompose(args) => decompose::run(&args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

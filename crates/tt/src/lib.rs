@@ -1,0 +1,23 @@
+//! `tnet-tt`: tensor-train (TT / MPS) decomposition of dense ndarray tensors: TT-SVD with
+//! maximal ranks or a target accuracy, and TT rounding.
+//!
+//! ```
+//! use tnet_tensor::random::{random_tt, SeededRng};
+//! use tnet_tt::{tensor_train, TtRank};
+//!
+//! let mut rng = SeededRng::new(2);
+//! let x = random_tt::<f64>(&[6, 7, 8, 5], &[1, 3, 4, 2, 1], &mut rng).tensor;
+//! let tt = tensor_train(&x.view(), &TtRank::Accuracy { eps: 1e-10, max_rank: None }).unwrap();
+//! assert_eq!(tt.ranks(), vec![1, 3, 4, 2, 1]);
+//! let rel = tnet_tensor::relative_error(&x.view(), &tt.to_tensor().view()).unwrap();
+//! assert!(rel < 1e-10);
+//! ```
+
+mod rounding;
+mod tt_svd;
+mod tt_tensor;
+
+pub use tt_svd::{tensor_train, TtRank};
+pub use tt_tensor::TtTensor;
+
+pub use tnet_tensor::TensorError;

@@ -1,0 +1,61 @@
+use ndarray::{Array3, ArrayD};
+use tnet_tensor::random::tt_dense;
+use tnet_tensor::{Scalar, TensorError};
+
+/// A tensor in tensor-train form: cores `G_k: r_{k-1} x I_k x r_k` with `r_0 = r_N = 1`,
+/// `X[i_0, .., i_{N-1}] = G_0[:, i_0, :] G_1[:, i_1, :] ... G_{N-1}[:, i_{N-1}, :]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TtTensor<T> {
+    pub cores: Vec<Array3<T>>,
+}
+
+impl<T: Scalar> TtTensor<T> {
+    /// Checks boundary ranks of 1 and matching ranks between neighbouring cores.
+    pub fn new(cores: Vec<Array3<T>>) -> Result<Self, TensorError> {
+        let (Some(first), Some(last)) = (cores.first(), cores.last()) else {
+            return Err(TensorError::Invalid("a TT tensor needs at least one core".into()));
+        };
+        if first.dim().0 != 1 || last.dim().2 != 1 {
+            return Err(TensorError::Invalid(format!(
+                "TT boundary ranks must be 1, got r_0 = {} and r_N = {}",
+                first.dim().0,
+                last.dim().2
+            )));
+        }
+        for k in 1..cores.len() {
+            if cores[k - 1].dim().2 != cores[k].dim().0 {
+                return Err(TensorError::Shape {
+                    what: format!("TT core {k}"),
+                    expected: format!("left rank {} (right rank of core {})", cores[k - 1].dim().2, k - 1),
+                    got: format!("{:?}", cores[k].dim()),
+                });
+            }
+        }
+        Ok(Self { cores })
+    }
+
+    pub fn shape(&self) -> Vec<usize> {
+        self.cores.iter().map(|c| c.dim().1).collect()
+    }
+
+    /// The `N + 1` TT ranks `(1, r_1, .., r_{N-1}, 1)`.
+    pub fn ranks(&self) -> Vec<usize> {
+        let mut r: Vec<usize> = self.cores.iter().map(|c| c.dim().0).collect();
+        r.push(1);
+        r
+    }
+
+    /// The full tensor.
+    pub fn to_tensor(&self) -> ArrayD<T> {
+        tt_dense(&self.cores)
+    }
+
+    /// `sum(r_{k-1} I_k r_k)`.
+    pub fn n_params(&self) -> usize {
+        self.cores.iter().map(|c| c.len()).sum()
+    }
+
+    pub fn compression_ratio(&self) -> f64 {
+        self.shape().iter().map(|&i| i as f64).product::<f64>() / self.n_params() as f64
+    }
+}

@@ -1,0 +1,275 @@
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, CowArray, IxDyn};
+use tnet_tensor::linalg::{leading_mode_vectors, matmul};
+use tnet_tensor::random::{random_orthonormal, SeededRng};
+use tnet_tensor::{check_mode, check_tensor, contract_modes, frobenius_norm, mode_view, Scalar, TensorError};
+
+use crate::{TuckerRank, TuckerTensor};
+
+/// Where HOOI starts.
+#[derive(Debug, Clone)]
+pub enum TuckerInit<T> {
+    /// Leading left singular vectors of each unfolding (HOSVD), TensorLy's `init='svd'`.
+    Svd,
+    /// Random orthonormal factors from this seed.
+    Random { seed: u64 },
+    /// These factors, one per decomposed mode (`I_k x r_k`, orthonormal columns).
+    Factors(Vec<Array2<T>>),
+}
+
+/// Options of [`tucker`] and [`partial_tucker`]; defaults are TensorLy's.
+#[derive(Debug, Clone)]
+pub struct TuckerOptions<T> {
+    pub init: TuckerInit<T>,
+    /// Maximum number of HOOI sweeps (100).
+    pub n_iter_max: usize,
+    /// Stop when the relative error changes by less than this between sweeps (1e-4);
+    /// 0 runs all `n_iter_max` sweeps.
+    pub tol: f64,
+    /// Modes whose factor keeps its initial value.
+    pub fixed_factors: Vec<usize>,
+}
+
+impl<T> Default for TuckerOptions<T> {
+    fn default() -> Self {
+        Self { init: TuckerInit::Svd, n_iter_max: 100, tol: 1e-4, fixed_factors: Vec::new() }
+    }
+}
+
+/// Result of [`tucker`] / [`hosvd`].
+#[derive(Debug, Clone)]
+pub struct TuckerFit<T> {
+    pub tucker: TuckerTensor<T>,
+    /// Relative error after each sweep (one entry for HOSVD).
+    pub errors: Vec<f64>,
+    /// HOOI sweeps run (0 for HOSVD).
+    pub iterations: usize,
+    /// Whether the error settled within `tol` before `n_iter_max`.
+    pub converged: bool,
+}
+
+/// Result of [`partial_tucker`]: the core keeps the full size on the modes not decomposed.
+#[derive(Debug, Clone)]
+pub struct PartialTucker<T> {
+    pub core: ArrayD<T>,
+    pub modes: Vec<usize>,
+    pub factors: Vec<Array2<T>>,
+    pub errors: Vec<f64>,
+    pub iterations: usize,
+    pub converged: bool,
+}
+
+/// Tucker decomposition by higher-order orthogonal iteration (HOOI), as TensorLy's `tucker`.
+pub fn tucker<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    rank: &TuckerRank,
+    opts: &TuckerOptions<T>,
+) -> Result<TuckerFit<T>, TensorError> {
+    let modes: Vec<usize> = (0..x.ndim()).collect();
+    let p = partial_tucker(x, &modes, rank, opts)?;
+    Ok(TuckerFit {
+        tucker: TuckerTensor::new(p.core, p.factors)?,
+        errors: p.errors,
+        iterations: p.iterations,
+        converged: p.converged,
+    })
+}
+
+/// Truncated higher-order SVD: the leading left singular vectors of every unfolding and the
+/// projected core, no iteration.
+pub fn hosvd<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TuckerRank) -> Result<TuckerFit<T>, TensorError> {
+    check_tensor(x)?;
+    let ranks = rank.resolve(x.shape())?;
+    let x = x.as_standard_layout();
+    let xv = x.view();
+    let factors = (0..xv.ndim())
+        .map(|m| Ok(leading_mode_vectors(&mode_view(&xv, m)?, ranks[m])?.0))
+        .collect::<Result<Vec<_>, TensorError>>()?;
+    let ops: Vec<_> = factors.iter().enumerate().map(|(m, f)| (m, f.view())).collect();
+    let core = contract_modes(&xv, &ops);
+    let errors = vec![error_from_core(frobenius_norm(&xv), &core)];
+    Ok(TuckerFit { tucker: TuckerTensor::new(core, factors)?, errors, iterations: 0, converged: true })
+}
+
+/// Tucker decomposition of the listed `modes` only (TensorLy's `partial_tucker`).
+pub fn partial_tucker<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    modes: &[usize],
+    rank: &TuckerRank,
+    opts: &TuckerOptions<T>,
+) -> Result<PartialTucker<T>, TensorError> {
+    check_tensor(x)?;
+    let order = x.ndim();
+    let mut listed = vec![false; order];
+    for &m in modes {
+        check_mode(m, order)?;
+        if std::mem::replace(&mut listed[m], true) {
+            return Err(TensorError::Invalid(format!("mode {m} is listed twice")));
+        }
+    }
+    let sizes: Vec<usize> = modes.iter().map(|&m| x.shape()[m]).collect();
+    let ranks = rank.resolve(&sizes)?;
+    let mut fixed = vec![false; modes.len()];
+    for &f in &opts.fixed_factors {
+        let Some(k) = modes.iter().position(|&m| m == f) else {
+            return Err(TensorError::Invalid(format!(
+                "fixed factor for mode {f}, which is not among the decomposed modes {modes:?}"
+            )));
+        };
+        fixed[k] = true;
+    }
+    if !(opts.tol >= 0.0) {
+        return Err(TensorError::Invalid(format!("tol must be >= 0, got {}", opts.tol)));
+    }
+
+    let x = x.as_standard_layout();
+    let xv = x.view();
+    let norm_x = frobenius_norm(&xv);
+
+    // Modes at full rank are not contracted while iterating (any orthonormal basis of the
+    // whole space projects identically); their factor is set once at the end.
+    let active: Vec<usize> = (0..modes.len()).filter(|&k| ranks[k] < sizes[k]).collect();
+    let mut factors: Vec<Option<Array2<T>>> = vec![None; modes.len()];
+    match &opts.init {
+        TuckerInit::Svd => {
+            for &k in &active {
+                factors[k] = Some(leading_mode_vectors(&mode_view(&xv, modes[k])?, ranks[k])?.0);
+            }
+        }
+        TuckerInit::Random { seed } => {
+            let mut rng = SeededRng::new(*seed);
+            for &k in &active {
+                factors[k] = Some(random_orthonormal::<T>(sizes[k], ranks[k], &mut rng));
+            }
+        }
+        TuckerInit::Factors(given) => {
+            if given.len() != modes.len() {
+                return Err(TensorError::RankCount {
+                    what: "initial Tucker factors (one per decomposed mode)".into(),
+                    expected: modes.len(),
+                    got: given.len(),
+                });
+            }
+            for (k, f) in given.iter().enumerate() {
+                if f.dim() != (sizes[k], ranks[k]) {
+                    return Err(TensorError::Shape {
+                        what: format!("initial factor for mode {}", modes[k]),
+                        expected: format!("{} x {}", sizes[k], ranks[k]),
+                        got: format!("{} x {}", f.nrows(), f.ncols()),
+                    });
+                }
+                factors[k] = Some(f.clone());
+            }
+        }
+    }
+    for k in (0..modes.len()).filter(|&k| fixed[k]) {
+        let f = factors[k].clone().ok_or_else(|| {
+            TensorError::Invalid(format!(
+                "mode {} is fixed at full rank without a given factor: pass TuckerInit::Factors",
+                modes[k]
+            ))
+        })?;
+        check_orthonormal(&f.view(), modes[k])?;
+        factors[k] = Some(f);
+    }
+
+    let mut errors = Vec::new();
+    let mut iterations = 0;
+    let mut converged = false;
+    let updated: Vec<usize> = active.iter().copied().filter(|&k| !fixed[k]).collect();
+    let mut core = if opts.n_iter_max == 0 || updated.is_empty() {
+        let core = project(xv.view(), &active, modes, &factors, None).into_owned();
+        errors.push(error_from_core(norm_x, &core));
+        converged = true;
+        core
+    } else {
+        // Two-level dimension tree: while the left half of the active modes is updated, the
+        // right half is fixed, so `X` contracted with the right factors is computed once per
+        // sweep (and vice versa): two products of the full tensor per sweep instead of one
+        // per mode.
+        let half = active.len().div_ceil(2);
+        let (left, right) = active.split_at(half);
+        let last_updated = *updated.last().expect("at least one mode is updated");
+        let mut core = ArrayD::<T>::zeros(IxDyn(&[]));
+        for sweep in 0..opts.n_iter_max {
+            for (side, others) in [(left, right), (right, left)] {
+                let partial = project(xv.view(), others, modes, &factors, None);
+                for &k in side {
+                    if fixed[k] {
+                        continue;
+                    }
+                    let y = project(partial.view(), side, modes, &factors, Some(k));
+                    let u = leading_mode_vectors(&mode_view(&y.view(), modes[k])?, ranks[k])?.0;
+                    if k == last_updated {
+                        // Every other active mode is contracted in y with its current factor
+                        // (the fixed ones after k included), so this is the sweep's core.
+                        core = contract_modes(&y.view(), &[(modes[k], u.view())]);
+                    }
+                    factors[k] = Some(u);
+                }
+            }
+            errors.push(error_from_core(norm_x, &core));
+            iterations = sweep + 1;
+            let n = errors.len();
+            // TensorLy's rule: compare from the third sweep on.
+            if sweep > 1 && opts.tol > 0.0 && (errors[n - 2] - errors[n - 1]).abs() < opts.tol {
+                converged = true;
+                break;
+            }
+        }
+        core
+    };
+
+    // Full-rank modes: TensorLy's factor there is the singular basis of the projected
+    // unfolding, which is the eigenbasis of the core's Gram along that mode.
+    for k in (0..modes.len()).filter(|&k| ranks[k] == sizes[k]) {
+        let u = match &factors[k] {
+            Some(f) if fixed[k] => f.clone(),
+            _ => leading_mode_vectors(&mode_view(&core.view(), modes[k])?, ranks[k])?.0,
+        };
+        core = contract_modes(&core.view(), &[(modes[k], u.view())]);
+        factors[k] = Some(u);
+    }
+    let factors: Vec<Array2<T>> = factors.into_iter().map(|f| f.expect("every factor is set")).collect();
+    Ok(PartialTucker { core, modes: modes.to_vec(), factors, errors, iterations, converged })
+}
+
+/// `base` contracted with `U_k^T` on every listed mode `k in set` except `skip`; borrows
+/// `base` when there is nothing to contract.
+fn project<'a, T: Scalar>(
+    base: ArrayViewD<'a, T>,
+    set: &[usize],
+    modes: &[usize],
+    factors: &[Option<Array2<T>>],
+    skip: Option<usize>,
+) -> CowArray<'a, T, IxDyn> {
+    let ops: Vec<(usize, ArrayView2<'_, T>)> = set
+        .iter()
+        .filter(|&&k| Some(k) != skip)
+        .map(|&k| (modes[k], factors[k].as_ref().expect("active factors are set").view()))
+        .collect();
+    if ops.is_empty() { CowArray::from(base) } else { CowArray::from(contract_modes(&base, &ops)) }
+}
+
+/// `||X - X_hat|| / ||X||` for orthonormal factors: `sqrt(||X||^2 - ||core||^2) / ||X||`.
+fn error_from_core<T: Scalar>(norm_x: f64, core: &ArrayD<T>) -> f64 {
+    if norm_x == 0.0 {
+        return 0.0;
+    }
+    let nc = frobenius_norm(&core.view());
+    ((norm_x * norm_x - nc * nc).abs()).sqrt() / norm_x
+}
+
+fn check_orthonormal<T: Scalar>(u: &ArrayView2<'_, T>, mode: usize) -> Result<(), TensorError> {
+    let g = matmul(u.t(), u.view());
+    let tol = (T::epsilon().as_f64()).sqrt() * 10.0;
+    for ((i, j), v) in g.indexed_iter() {
+        let target = if i == j { 1.0 } else { 0.0 };
+        if (v.as_f64() - target).abs() > tol {
+            return Err(TensorError::Invalid(format!(
+                "the fixed factor of mode {mode} must have orthonormal columns (U^T U = I), \
+                 but entry ({i}, {j}) of U^T U is {v}"
+            )));
+        }
+    }
+    Ok(())
+}

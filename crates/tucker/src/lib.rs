@@ -1,0 +1,23 @@
+//! `tnet-tucker`: Tucker decomposition of dense ndarray tensors (HOSVD, HOOI, partial Tucker).
+//!
+//! ```
+//! use tnet_tensor::random::{random_tucker, SeededRng};
+//! use tnet_tucker::{tucker, TuckerOptions, TuckerRank};
+//!
+//! let mut rng = SeededRng::new(0);
+//! let x = random_tucker::<f64>(&[20, 30, 10], &[4, 5, 3], &mut rng).tensor;
+//! let fit = tucker(&x.view(), &TuckerRank::Ranks(vec![4, 5, 3]), &TuckerOptions::default()).unwrap();
+//! let rel = tnet_tensor::relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap();
+//! assert!(rel < 1e-10);
+//! assert_eq!(fit.tucker.n_params(), 4 * 5 * 3 + 20 * 4 + 30 * 5 + 10 * 3);
+//! ```
+
+mod hooi;
+mod rank;
+mod tucker_tensor;
+
+pub use hooi::{hosvd, partial_tucker, tucker, PartialTucker, TuckerFit, TuckerInit, TuckerOptions};
+pub use rank::{ranks_for_compression, TuckerRank};
+pub use tucker_tensor::TuckerTensor;
+
+pub use tnet_tensor::TensorError;

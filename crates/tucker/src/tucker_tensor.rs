@@ -1,0 +1,59 @@
+use ndarray::{Array2, ArrayD};
+use tnet_tensor::{contract_modes, Scalar, TensorError};
+
+/// A tensor in Tucker form, `X = core ×_0 U_0 ×_1 U_1 ... ×_{N-1} U_{N-1}`, with
+/// `core: r_0 x .. x r_{N-1}` and `U_k: I_k x r_k`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuckerTensor<T> {
+    pub core: ArrayD<T>,
+    pub factors: Vec<Array2<T>>,
+}
+
+impl<T: Scalar> TuckerTensor<T> {
+    /// Checks that there is one factor per core mode and that each has `r_k` columns.
+    pub fn new(core: ArrayD<T>, factors: Vec<Array2<T>>) -> Result<Self, TensorError> {
+        if core.ndim() != factors.len() {
+            return Err(TensorError::RankCount {
+                what: "a Tucker tensor (one factor per core mode)".into(),
+                expected: core.ndim(),
+                got: factors.len(),
+            });
+        }
+        for (k, f) in factors.iter().enumerate() {
+            if f.ncols() != core.shape()[k] {
+                return Err(TensorError::Shape {
+                    what: format!("Tucker factor {k}"),
+                    expected: format!("{} columns (core size along mode {k})", core.shape()[k]),
+                    got: format!("{} x {}", f.nrows(), f.ncols()),
+                });
+            }
+        }
+        Ok(Self { core, factors })
+    }
+
+    /// Shape of the full tensor, `(I_0, .., I_{N-1})`.
+    pub fn shape(&self) -> Vec<usize> {
+        self.factors.iter().map(|f| f.nrows()).collect()
+    }
+
+    /// Multilinear rank, `(r_0, .., r_{N-1})`.
+    pub fn ranks(&self) -> Vec<usize> {
+        self.core.shape().to_vec()
+    }
+
+    /// The full tensor (products ordered to keep intermediates small).
+    pub fn to_tensor(&self) -> ArrayD<T> {
+        let ops: Vec<_> = self.factors.iter().enumerate().map(|(k, f)| (k, f.t())).collect();
+        contract_modes(&self.core.view(), &ops)
+    }
+
+    /// `prod(r_k) + sum(I_k r_k)`.
+    pub fn n_params(&self) -> usize {
+        self.core.len() + self.factors.iter().map(|f| f.len()).sum::<usize>()
+    }
+
+    /// `prod(I_k) / n_params()`: how many times smaller than the dense tensor.
+    pub fn compression_ratio(&self) -> f64 {
+        self.shape().iter().map(|&i| i as f64).product::<f64>() / self.n_params() as f64
+    }
+}

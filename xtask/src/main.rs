@@ -1,0 +1,41 @@
+//! Developer workflows: `cargo xtask <command>` (see `cargo xtask --help`).
+
+mod bench_decomp;
+mod problems;
+mod tensorly;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "T-Net developer workflows")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the T-Net model (the main job; lands with the trainer).
+    Train,
+    /// Time our decompositions against TensorLy 0.10.0 on the standard problems and print a table.
+    BenchDecomp(bench_decomp::BenchArgs),
+    /// Write the TensorLy reference fixtures used by the cross-check tests (tests/fixtures/tensorly).
+    TensorlyFixtures,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Train => {
+            eprintln!(
+                "`cargo xtask train` is the project's main job, but training is not built yet: the model \
+                 (issue 3), data (issue 4) and trainer (issue 5) land next. What works today is the \
+                 decomposition toolkit: `cargo run --release -p tnet -- decompose --help` and \
+                 `cargo xtask bench-decomp --vs tensorly`."
+            );
+            std::process::exit(2);
+        }
+        Command::BenchDecomp(args) => bench_decomp::run(&args),
+        Command::TensorlyFixtures => tensorly::write_fixtures(),
+    }
+}
