@@ -1,7 +1,9 @@
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD};
 use tnet_tensor::linalg::{leading_mode_vectors, matmul, solve_sym_right};
 use tnet_tensor::random::SeededRng;
-use tnet_tensor::{check_tensor, frobenius_norm, mode_view, mttkrp, RankAxis, RankContraction, Scalar, TensorError};
+use tnet_tensor::{
+    check_tensor, frobenius_norm, mode_view, mttkrp, rank_matrix, RankAxis, RankContractionPlan, Scalar, TensorError,
+};
 
 use crate::CpTensor;
 
@@ -100,6 +102,22 @@ pub fn parafac<T: Scalar>(
     let all_axes: Vec<RankAxis> = (0..order).map(RankAxis::Mode).collect();
     let half = order.div_ceil(2);
     let (left, right): (Vec<usize>, Vec<usize>) = ((0..half).collect(), (half..order).collect());
+    // Contraction plans (with their buffers) made once: the same contractions run every sweep.
+    let sides = [(&left, &right), (&right, &left)];
+    let mut outer: Vec<RankContractionPlan<T>> =
+        sides.iter().map(|(_, other)| RankContractionPlan::new(xv.shape(), &all_axes, other, rank)).collect();
+    let mut inner: Vec<Vec<RankContractionPlan<T>>> = sides
+        .iter()
+        .zip(&outer)
+        .map(|((side, _), plan)| {
+            side.iter()
+                .map(|&k| {
+                    let rest: Vec<usize> = side.iter().copied().filter(|&j| j != k).collect();
+                    RankContractionPlan::new(plan.shape(), plan.axes(), &rest, rank)
+                })
+                .collect()
+        })
+        .collect();
     let l2 = T::from_f64(opts.l2_reg);
 
     let mut errors: Vec<f64> = Vec::new();
@@ -120,15 +138,18 @@ pub fn parafac<T: Scalar>(
             last_state = Some((weights.clone(), factors.clone()));
         }
         let mut last: Option<(usize, Array2<T>)> = None;
-        for (side, other) in [(&left, &right), (&right, &left)] {
+        for (s, (side, _)) in sides.iter().enumerate() {
             if side.iter().all(|&k| fixed[k]) {
                 continue;
             }
-            let partial = RankContraction::contract(xv.view(), &all_axes, other, &views(&factors));
-            for &k in side.iter().filter(|&&k| !fixed[k]) {
-                let rest: Vec<usize> = side.iter().copied().filter(|&j| j != k).collect();
-                let m = RankContraction::contract(partial.data.view(), &partial.axes, &rest, &views(&factors))
-                    .into_matrix();
+            let partial = outer[s].run(xv.view(), &views(&factors));
+            for (j, &k) in side.iter().enumerate() {
+                if fixed[k] {
+                    continue;
+                }
+                let plan = &mut inner[s][j];
+                let axes = plan.axes().to_vec();
+                let m = rank_matrix(&plan.run(partial.view(), &views(&factors)), &axes);
                 let mut v = hadamard_except(&grams, k, rank);
                 for r in 0..rank {
                     v[[r, r]] += l2;

@@ -1,7 +1,7 @@
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, IxDyn, Zip};
 use rayon::prelude::*;
 
-use crate::{check_mode, contract_modes, Scalar, TensorError};
+use crate::{check_mode, mode_product_into, mode_view, Scalar, TensorError};
 
 /// Column-wise Khatri-Rao product in C order (TensorLy): for `A: I x R`, `B: J x R` the row
 /// `i * J + j` of the result is `A[i, :] * B[j, :]`. `skip` leaves one matrix out.
@@ -53,48 +53,123 @@ pub struct RankContraction<T> {
 
 impl<T: Scalar> RankContraction<T> {
     /// Contracts every mode in `modes` with its factor `factors[mode]` (`I_mode x R`),
-    /// sharing the rank index: `out[.., r] = sum_i z[.., i, .., r] factors[mode][i, r]`.
-    ///
-    /// Starting from the plain tensor (`axes` all modes), the first contraction is one GEMM on
-    /// the largest listed mode (the rank axis takes its place); the rest are rank-shared,
-    /// memory-bound passes, largest mode first, so no Khatri-Rao matrix is ever formed.
+    /// sharing the rank index (see [`RankContractionPlan`], which this runs once).
     pub fn contract(
         x: ArrayViewD<'_, T>,
         axes: &[Axis],
         modes: &[usize],
         factors: &[ArrayView2<'_, T>],
     ) -> RankContraction<T> {
-        let mut todo: Vec<usize> = modes.to_vec();
-        let size = |axes: &[Axis], shape: &[usize], m: usize| {
-            shape[axes.iter().position(|a| *a == Axis::Mode(m)).expect("mode present")]
-        };
-        todo.sort_by_key(|&m| std::cmp::Reverse(size(axes, x.shape(), m)));
-        let mut axes = axes.to_vec();
-        let mut data: Option<ArrayD<T>> = None;
-        for m in todo {
-            let cur = data.as_ref().map(|d| d.view()).unwrap_or_else(|| x.view());
-            let pos = axes.iter().position(|a| *a == Axis::Mode(m)).expect("mode present");
-            let next = match axes.iter().position(|a| *a == Axis::Rank) {
-                None => {
-                    axes[pos] = Axis::Rank;
-                    contract_modes(&cur, &[(pos, factors[m].view())])
-                }
-                Some(rank_pos) => {
-                    axes.remove(pos);
-                    contract_shared_rank(&cur.as_standard_layout().view(), rank_pos, pos, &factors[m])
-                }
-            };
-            data = Some(next);
-        }
-        RankContraction { data: data.unwrap_or_else(|| x.to_owned()), axes }
+        let rank = factors.first().map_or(1, |f| f.ncols());
+        let mut plan = RankContractionPlan::new(x.shape(), axes, modes, rank);
+        let data = plan.run(x.view(), factors).to_owned();
+        RankContraction { data, axes: plan.axes().to_vec() }
     }
 
     /// The `I_mode x R` matrix once only `mode` and the rank axis remain.
     pub fn into_matrix(self) -> Array2<T> {
-        assert_eq!(self.axes.len(), 2, "exactly one mode and the rank axis must remain");
-        let (d0, d1) = (self.data.shape()[0], self.data.shape()[1]);
-        let m = self.data.into_shape_with_order((d0, d1)).expect("2 axes");
-        if self.axes[0] == Axis::Rank { m.t().as_standard_layout().into_owned() } else { m }
+        rank_matrix(&self.data.view(), &self.axes)
+    }
+}
+
+/// The `I_mode x R` matrix of a contraction where only one mode and the rank axis remain.
+pub fn rank_matrix<T: Scalar>(data: &ArrayViewD<'_, T>, axes: &[Axis]) -> Array2<T> {
+    assert_eq!(axes.len(), 2, "exactly one mode and the rank axis must remain");
+    let m = data.view().into_dimensionality::<ndarray::Ix2>().expect("2 axes");
+    if axes[0] == Axis::Rank { m.t().as_standard_layout().into_owned() } else { m.to_owned() }
+}
+
+#[derive(Debug, Clone)]
+enum StepKind {
+    /// Plain mode product with the factor: the rank axis takes the mode's place.
+    Gemm { pos: usize },
+    /// Rank-shared contraction of `axis` while the rank sits at `rank_pos`.
+    Shared { rank_pos: usize, axis: usize },
+}
+
+#[derive(Debug, Clone)]
+struct Step<T> {
+    mode: usize,
+    kind: StepKind,
+    out: ArrayD<T>,
+}
+
+/// A fixed sequence of rank-shared contractions with its buffers, run again and again without
+/// allocating (CP-ALS runs the same contractions every sweep).
+///
+/// Starting from the plain tensor, the first contraction is one GEMM on the largest listed mode
+/// (the rank axis takes its place); the rest are rank-shared, memory-bound passes, largest mode
+/// first, so no Khatri-Rao matrix is ever formed.
+#[derive(Debug, Clone)]
+pub struct RankContractionPlan<T> {
+    steps: Vec<Step<T>>,
+    axes: Vec<Axis>,
+    shape: Vec<usize>,
+}
+
+impl<T: Scalar> RankContractionPlan<T> {
+    /// Plans the contraction of `modes` out of a tensor of `shape` whose axes are `axes`.
+    pub fn new(shape: &[usize], axes: &[Axis], modes: &[usize], rank: usize) -> Self {
+        let mut shape = shape.to_vec();
+        let mut axes = axes.to_vec();
+        let pos_of = |axes: &[Axis], m: usize| axes.iter().position(|a| *a == Axis::Mode(m)).expect("mode present");
+        let mut todo = modes.to_vec();
+        todo.sort_by_key(|&m| std::cmp::Reverse(shape[pos_of(&axes, m)]));
+        let mut steps = Vec::with_capacity(todo.len());
+        for mode in todo {
+            let pos = pos_of(&axes, mode);
+            let kind = match axes.iter().position(|a| *a == Axis::Rank) {
+                None => {
+                    axes[pos] = Axis::Rank;
+                    shape[pos] = rank;
+                    StepKind::Gemm { pos }
+                }
+                Some(rank_pos) => {
+                    axes.remove(pos);
+                    shape.remove(pos);
+                    StepKind::Shared { rank_pos, axis: pos }
+                }
+            };
+            steps.push(Step { mode, kind, out: ArrayD::zeros(IxDyn(&shape)) });
+        }
+        Self { steps, axes, shape }
+    }
+
+    /// Shape of the result.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Axes of the result.
+    pub fn axes(&self) -> &[Axis] {
+        &self.axes
+    }
+
+    /// Runs the plan on `x` (C-contiguous, of the planned shape); returns a view of the result
+    /// (`x` itself when there is nothing to contract).
+    pub fn run<'a>(&'a mut self, x: ArrayViewD<'a, T>, factors: &[ArrayView2<'_, T>]) -> ArrayViewD<'a, T> {
+        for k in 0..self.steps.len() {
+            let (done, rest) = self.steps.split_at_mut(k);
+            let input = if k == 0 { x.view() } else { done[k - 1].out.view() };
+            let step = &mut rest[0];
+            let u = &factors[step.mode];
+            match step.kind {
+                StepKind::Gemm { pos } => {
+                    let v = mode_view(&input, pos).expect("plans run on C-contiguous tensors");
+                    let (a, _, b) = v.dim();
+                    let flat = step.out.as_slice_mut().expect("plan buffers are contiguous");
+                    let o = ndarray::ArrayViewMut3::from_shape((a, u.ncols(), b), flat).expect("planned sizes");
+                    mode_product_into(&v, u, o);
+                }
+                StepKind::Shared { rank_pos, axis } => {
+                    contract_shared_rank_into(&input, rank_pos, axis, u, step.out.as_slice_mut().expect("contiguous"));
+                }
+            }
+        }
+        match self.steps.last() {
+            Some(s) => s.out.view(),
+            None => x,
+        }
     }
 }
 
@@ -106,33 +181,47 @@ pub fn contract_shared_rank<T: Scalar>(
     axis: usize,
     u: &ArrayView2<'_, T>,
 ) -> ArrayD<T> {
+    let mut out_shape = z.shape().to_vec();
+    out_shape.remove(axis);
+    let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
+    contract_shared_rank_into(z, rank_pos, axis, u, out.as_slice_mut().expect("fresh array"));
+    out
+}
+
+/// [`contract_shared_rank`] into a given C-order buffer (overwritten).
+pub fn contract_shared_rank_into<T: Scalar>(
+    z: &ArrayViewD<'_, T>,
+    rank_pos: usize,
+    axis: usize,
+    u: &ArrayView2<'_, T>,
+    od: &mut [T],
+) {
     let shape = z.shape();
     let prod = |r: std::ops::Range<usize>| shape[r].iter().product::<usize>();
     let r = shape[rank_pos];
     let n_i = shape[axis];
-    let mut out_shape = shape.to_vec();
-    out_shape.remove(axis);
-    let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
     let zd = z.as_slice().expect("C-contiguous");
-    let od = out.as_slice_mut().expect("fresh array");
+    let u = u.as_standard_layout();
+    let us = u.as_slice().expect("standard layout");
+    od.fill(T::zero());
+    let parallel = zd.len() >= 1 << 20;
     if axis < rank_pos {
         // z: (A, I, B, R, C) -> out (A, B, R, C)
-        let (a, b, c) = (prod(0..axis), prod(axis + 1..rank_pos), prod(rank_pos + 1..shape.len()));
-        let in_a = n_i * b * r * c;
-        let out_a = b * r * c;
+        let (b, c) = (prod(axis + 1..rank_pos), prod(rank_pos + 1..shape.len()));
+        let rc = r * c;
         let kernel = |(o, zs): (&mut [T], &[T])| {
             for i in 0..n_i {
-                let ui = u.row(i);
+                let ui = &us[i * r..(i + 1) * r];
                 for bi in 0..b {
-                    let src = &zs[(i * b + bi) * r * c..(i * b + bi + 1) * r * c];
-                    let dst = &mut o[bi * r * c..(bi + 1) * r * c];
+                    let src = &zs[(i * b + bi) * rc..(i * b + bi + 1) * rc];
+                    let dst = &mut o[bi * rc..(bi + 1) * rc];
                     if c == 1 {
-                        for ((d, &s), &w) in dst.iter_mut().zip(src).zip(ui.iter()) {
+                        for ((d, &s), &w) in dst.iter_mut().zip(src).zip(ui) {
                             *d += s * w;
                         }
                     } else {
-                        for (ri, &w) in ui.iter().enumerate() {
-                            for (d, &s) in dst[ri * c..(ri + 1) * c].iter_mut().zip(&src[ri * c..(ri + 1) * c]) {
+                        for ((dc, sc), &w) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)).zip(ui) {
+                            for (d, &s) in dc.iter_mut().zip(sc) {
                                 *d += s * w;
                             }
                         }
@@ -140,22 +229,20 @@ pub fn contract_shared_rank<T: Scalar>(
                 }
             }
         };
-        if a > 1 && zd.len() >= 1 << 18 {
-            od.par_chunks_mut(out_a).zip(zd.par_chunks(in_a)).for_each(kernel);
+        if parallel {
+            od.par_chunks_mut(b * rc).zip(zd.par_chunks(n_i * b * rc)).for_each(kernel);
         } else {
-            od.chunks_mut(out_a).zip(zd.chunks(in_a)).for_each(kernel);
+            od.chunks_mut(b * rc).zip(zd.chunks(n_i * b * rc)).for_each(kernel);
         }
     } else {
         // z: (A, R, B, I, C) -> out (A, R, B, C)
-        let (a, b, c) = (prod(0..rank_pos), prod(rank_pos + 1..axis), prod(axis + 1..shape.len()));
-        let in_ar = b * n_i * c;
-        let out_ar = b * c;
+        let (b, c) = (prod(rank_pos + 1..axis), prod(axis + 1..shape.len()));
         let kernel = |(k, (o, zs)): (usize, (&mut [T], &[T]))| {
             let ri = k % r;
             for bi in 0..b {
                 let dst = &mut o[bi * c..(bi + 1) * c];
                 for i in 0..n_i {
-                    let w = u[[i, ri]];
+                    let w = us[i * r + ri];
                     let src = &zs[(bi * n_i + i) * c..(bi * n_i + i + 1) * c];
                     for (d, &s) in dst.iter_mut().zip(src) {
                         *d += s * w;
@@ -163,13 +250,12 @@ pub fn contract_shared_rank<T: Scalar>(
                 }
             }
         };
-        if a * r > 1 && zd.len() >= 1 << 18 {
-            od.par_chunks_mut(out_ar).zip(zd.par_chunks(in_ar)).enumerate().for_each(kernel);
+        if parallel {
+            od.par_chunks_mut(b * c).zip(zd.par_chunks(b * n_i * c)).enumerate().for_each(kernel);
         } else {
-            od.chunks_mut(out_ar).zip(zd.chunks(in_ar)).enumerate().for_each(kernel);
+            od.chunks_mut(b * c).zip(zd.chunks(b * n_i * c)).enumerate().for_each(kernel);
         }
     }
-    out
 }
 
 /// Matricized tensor times Khatri-Rao product, `X_(mode) @ khatri_rao(factors, skip=mode)`

@@ -20,6 +20,7 @@ mod khatri_rao;
 pub mod linalg;
 mod mode_product;
 mod norm;
+pub mod malloc;
 pub mod npy;
 pub mod random;
 mod scalar;
@@ -27,7 +28,10 @@ mod unfold;
 mod validate;
 
 pub use error::TensorError;
-pub use khatri_rao::{contract_shared_rank, khatri_rao, mttkrp, Axis as RankAxis, RankContraction};
+pub use khatri_rao::{
+    contract_shared_rank, contract_shared_rank_into, khatri_rao, mttkrp, rank_matrix, Axis as RankAxis, RankContraction,
+    RankContractionPlan,
+};
 pub use mode_product::{contract_modes, mode_dot, mode_product_into, multi_mode_dot, Transpose};
 pub use norm::{frobenius_norm, inner, relative_error};
 pub use scalar::Scalar;

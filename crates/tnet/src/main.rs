@@ -18,6 +18,7 @@ enum Command {
 }
 
 fn main() {
+    tnet_tensor::malloc::tune_glibc_malloc();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decompose(args) => decompose::run(&args),
