@@ -216,14 +216,10 @@ pub fn contract_shared_rank_into<T: Scalar>(
                     let src = &zs[(i * b + bi) * rc..(i * b + bi + 1) * rc];
                     let dst = &mut o[bi * rc..(bi + 1) * rc];
                     if c == 1 {
-                        for ((d, &s), &w) in dst.iter_mut().zip(src).zip(ui) {
-                            *d += s * w;
-                        }
+                        fma_into(dst, src, ui);
                     } else {
                         for ((dc, sc), &w) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)).zip(ui) {
-                            for (d, &s) in dc.iter_mut().zip(sc) {
-                                *d += s * w;
-                            }
+                            axpy_into(dc, sc, w);
                         }
                     }
                 }
@@ -244,9 +240,7 @@ pub fn contract_shared_rank_into<T: Scalar>(
                 for i in 0..n_i {
                     let w = us[i * r + ri];
                     let src = &zs[(bi * n_i + i) * c..(bi * n_i + i + 1) * c];
-                    for (d, &s) in dst.iter_mut().zip(src) {
-                        *d += s * w;
-                    }
+                    axpy_into(dst, src, w);
                 }
             }
         };
@@ -290,4 +284,24 @@ pub fn mttkrp<T: Scalar>(
     let others: Vec<usize> = (0..n).filter(|&k| k != mode).collect();
     let x = x.as_standard_layout();
     Ok(RankContraction::contract(x.view(), &axes, &others, factors).into_matrix())
+}
+
+/// `dst[j] += src[j] * w[j]` on equal-length slices (lengths checked once so the loop vectorizes).
+#[inline(always)]
+fn fma_into<T: Scalar>(dst: &mut [T], src: &[T], w: &[T]) {
+    let n = dst.len();
+    let (src, w) = (&src[..n], &w[..n]);
+    for j in 0..n {
+        dst[j] = src[j].mul_add(w[j], dst[j]);
+    }
+}
+
+/// `dst[j] += src[j] * w`.
+#[inline(always)]
+fn axpy_into<T: Scalar>(dst: &mut [T], src: &[T], w: T) {
+    let n = dst.len();
+    let src = &src[..n];
+    for j in 0..n {
+        dst[j] = src[j].mul_add(w, dst[j]);
+    }
 }

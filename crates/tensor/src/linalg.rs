@@ -19,7 +19,9 @@ const PARALLEL_FLOPS: f64 = 2.0e6;
 
 /// Parallelism for a kernel of `flops` floating-point operations.
 pub fn par_for(flops: f64) -> Par {
-    if flops >= PARALLEL_FLOPS && rayon::current_num_threads() > 1 {
+    static TH: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let th = *TH.get_or_init(|| std::env::var("TNET_PAR_FLOPS").ok().and_then(|v| v.parse().ok()).unwrap_or(PARALLEL_FLOPS));
+    if flops >= th && rayon::current_num_threads() > 1 {
         Par::rayon(0)
     } else {
         Par::Seq
@@ -270,4 +272,42 @@ fn pseudo_inverse_sym<T: Scalar>(v: &ArrayView2<'_, T>) -> Result<Array2<T>, Ten
         }
     }
     Ok(out)
+}
+
+/// Leading `k` eigenvectors of the PSD matrix `gram`, warm-started from an orthonormal guess
+/// `prev` (`n x k`): subspace iteration with Rayleigh-Ritz until the invariant-subspace
+/// residual `||G U - U (U^T G U)||_F` is below `100 eps ||G||_F` (at most 8 steps), else the
+/// full eigendecomposition. Singular values and signs as [`leading_from_gram`].
+///
+/// HOOI calls this every sweep with the previous factor: the subspace barely moves, so two or
+/// three products `G U` replace an `n x n` eigendecomposition (the dominant cost at n ~ 100).
+pub fn leading_from_gram_warm<T: Scalar>(
+    gram: &ArrayView2<'_, T>,
+    k: usize,
+    prev: &ArrayView2<'_, T>,
+) -> Result<(Array2<T>, Vec<T>), TensorError> {
+    let n = gram.nrows();
+    if prev.dim() != (n, k) || k == 0 || k >= n {
+        return leading_from_gram(gram, k);
+    }
+    let g_norm = gram.iter().map(|v| v.as_f64() * v.as_f64()).sum::<f64>().sqrt();
+    let tol = (100.0 * T::epsilon().as_f64()).max(1e-12) * g_norm;
+    let mut u = prev.as_standard_layout().into_owned();
+    for _ in 0..8 {
+        let w = matmul(gram.view(), u.view());
+        let h = matmul(u.t(), w.view());
+        let mut residual = w.clone();
+        gemm(residual.view_mut(), true, u.view(), h.view(), -T::one(), Par::Seq);
+        let res = residual.iter().map(|v| v.as_f64() * v.as_f64()).sum::<f64>().sqrt();
+        if res <= tol {
+            // Rayleigh-Ritz: rotate to the eigenvectors of the projected matrix.
+            let (vals, q) = sym_eigen(&h.view())?;
+            let mut out = matmul(u.view(), q.view());
+            svd_flip(&mut out, None);
+            let s = vals.iter().map(|&x| x.max(T::zero()).sqrt()).collect();
+            return Ok((out, s));
+        }
+        u = thin_qr(&w.view()).0;
+    }
+    leading_from_gram(gram, k)
 }

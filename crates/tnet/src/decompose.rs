@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use ndarray::ArrayD;
+use ndarray::{ArrayD, ArrayViewD};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::Serialize;
 use tnet_tensor::npy::{read_npy, NpyArray};
@@ -62,6 +62,10 @@ pub struct DecomposeArgs {
     /// Print one JSON line instead of a summary.
     #[arg(long)]
     json: bool,
+    /// Benchmarking: run the decomposition this many times in this process and report the
+    /// median time of the runs after the first (which warms the thread pool and allocator).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
 }
 
 /// `R` or `r1,r2,...` as given to `--rank`.
@@ -213,7 +217,36 @@ struct Decomposed<T> {
 
 fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
     let xv = x.view();
-    tnet_tensor::check_tensor(&xv).with_context(|| format!("input {}", args.input.display()))?;
+    let mut times = Vec::new();
+    let mut d = decompose_once(&xv, args)?;
+    for _ in 1..args.repeat {
+        times.push(d.seconds);
+        d = decompose_once(&xv, args)?;
+    }
+    times.push(d.seconds);
+    if times.len() > 1 {
+        times.remove(0);
+    }
+    times.sort_by(f64::total_cmp);
+    let seconds = times[times.len() / 2];
+    let rel_error = relative_error(&xv, &d.recon.view())?;
+    let report = Report {
+        method: d.method,
+        shape: x.shape().to_vec(),
+        rank: d.rank,
+        rel_error,
+        n_params: d.n_params,
+        compression_ratio: d.ratio,
+        iterations: d.iterations,
+        seconds,
+    };
+    if let Some(out) = &args.output {
+        write_safetensors(out, &d.named, &report).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(report)
+}
+
+fn decompose_once<T: Scalar>(xv: &ArrayViewD<'_, T>, args: &DecomposeArgs) -> Result<Decomposed<T>> {
     let seed = args.seed;
     let start = Instant::now();
     let d: Decomposed<T> = match args.method {
@@ -231,7 +264,7 @@ fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
             };
             opts.n_iter_max = args.n_iter.unwrap_or(opts.n_iter_max);
             opts.tol = args.tol.unwrap_or(opts.tol);
-            let fit = tnet_tucker::tucker(&xv, &rank, &opts).context("Tucker decomposition")?;
+            let fit = tnet_tucker::tucker(xv, &rank, &opts).context("Tucker decomposition")?;
             let seconds = start.elapsed().as_secs_f64();
             let t = fit.tucker;
             let mut named: Named<T> = vec![("core".into(), t.core.shape().to_vec(), t.core.clone())];
@@ -258,7 +291,7 @@ fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
             };
             opts.n_iter_max = args.n_iter.unwrap_or(opts.n_iter_max);
             opts.tol = args.tol.unwrap_or(opts.tol);
-            let fit = tnet_cp::parafac(&xv, rank, &opts).context("CP decomposition")?;
+            let fit = tnet_cp::parafac(xv, rank, &opts).context("CP decomposition")?;
             let seconds = start.elapsed().as_secs_f64();
             let c = fit.cp;
             let mut named: Named<T> = vec![("weights".into(), vec![c.rank()], c.weights.clone().into_dyn())];
@@ -283,7 +316,7 @@ fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
                 (Some(r), None) => tnet_tt::TtRank::Ranks(r.to_vec()),
                 (None, None) => bail!("tt needs --rank or --eps"),
             };
-            let tt = tnet_tt::tensor_train(&xv, &rank).context("TT decomposition")?;
+            let tt = tnet_tt::tensor_train(xv, &rank).context("TT decomposition")?;
             let seconds = start.elapsed().as_secs_f64();
             let named: Named<T> = tt
                 .cores
@@ -303,21 +336,7 @@ fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
             }
         }
     };
-    let rel_error = relative_error(&xv, &d.recon.view())?;
-    let report = Report {
-        method: d.method,
-        shape: x.shape().to_vec(),
-        rank: d.rank,
-        rel_error,
-        n_params: d.n_params,
-        compression_ratio: d.ratio,
-        iterations: d.iterations,
-        seconds: d.seconds,
-    };
-    if let Some(out) = &args.output {
-        write_safetensors(out, &d.named, &report).with_context(|| format!("writing {}", out.display()))?;
-    }
-    Ok(report)
+    Ok(d)
 }
 
 fn write_safetensors<T: Scalar>(out: &Path, named: &Named<T>, report: &Report) -> Result<()> {

@@ -1,5 +1,5 @@
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, CowArray, IxDyn};
-use tnet_tensor::linalg::{leading_mode_vectors, matmul};
+use tnet_tensor::linalg::{leading_from_gram_warm, leading_mode_vectors, matmul, mode_gram};
 use tnet_tensor::random::{random_orthonormal, SeededRng};
 use tnet_tensor::{check_mode, check_tensor, contract_modes, frobenius_norm, mode_view, Scalar, TensorError};
 
@@ -198,7 +198,9 @@ pub fn partial_tucker<T: Scalar>(
                         continue;
                     }
                     let y = project(partial.view(), side, modes, &factors, Some(k));
-                    let u = leading_mode_vectors(&mode_view(&y.view(), modes[k])?, ranks[k])?.0;
+                    let gram = mode_gram(&mode_view(&y.view(), modes[k])?);
+                    let prev = factors[k].as_ref().expect("active factors are set");
+                    let u = leading_from_gram_warm(&gram.view(), ranks[k], &prev.view())?.0;
                     if k == last_updated {
                         // Every other active mode is contracted in y with its current factor
                         // (the fixed ones after k included), so this is the sweep's core.
