@@ -1,5 +1,5 @@
 use ndarray::{Array2, Array3, ArrayView2, ArrayViewD};
-use tnet_tensor::linalg::{gemm, leading_from_gram, mode_gram, par_for, thin_svd};
+use tnet_tensor::linalg::{gemm, leading_from_gram, matmul, mode_gram, par_for, svd_flip, thin_svd};
 use tnet_tensor::{check_tensor, frobenius_norm, Scalar, TensorError};
 
 use crate::TtTensor;
@@ -122,13 +122,32 @@ pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<T
             gemm(next.view_mut(), false, u.t(), c, T::one(), par_for(2.0 * (r * rows * cols) as f64));
             (u, next)
         } else {
-            let (u, s, vt) = thin_svd(&c)?;
+            // Tall: right singular vectors from the small Gram C^T C, then U = C V / |C V|
+            // (columns of C V are orthogonal) and the carried factor is the projection U^T C.
+            let gram = matmul(c.t(), c);
+            let (v_all, s) = leading_from_gram(&gram.view(), cols)?;
             let r = truncation_rank(&s, cap, delta2);
-            let mut next = vt.slice(ndarray::s![..r, ..]).as_standard_layout().into_owned();
-            for (i, mut row) in next.rows_mut().into_iter().enumerate() {
-                row.mapv_inplace(|v| v * s[i]);
+            let mut u = matmul(c, v_all.slice(ndarray::s![.., ..r]));
+            for mut col in u.columns_mut() {
+                let norm = col.iter().map(|v| *v * *v).sum::<T>().sqrt();
+                if norm > T::zero() {
+                    col.mapv_inplace(|v| v / norm);
+                }
             }
-            (u.slice(ndarray::s![.., ..r]).as_standard_layout().into_owned(), next)
+            if u.columns().into_iter().any(|col| col.iter().all(|v| *v == T::zero())) || !nearly_orthonormal(&u) {
+                // Rank-deficient or ill-conditioned: take the SVD of the tall matrix itself.
+                let (uu, s, vt) = thin_svd(&c)?;
+                let r = truncation_rank(&s, cap, delta2);
+                let mut next = vt.slice(ndarray::s![..r, ..]).as_standard_layout().into_owned();
+                for (i, mut row) in next.rows_mut().into_iter().enumerate() {
+                    row.mapv_inplace(|v| v * s[i]);
+                }
+                (uu.slice(ndarray::s![.., ..r]).as_standard_layout().into_owned(), next)
+            } else {
+                svd_flip(&mut u, None);
+                let next = matmul(u.t(), c);
+                (u, next)
+            }
         };
         let r = u.ncols();
         cores.push(u.into_shape_with_order((r_prev, shape[k], r)).expect("sizes"));
@@ -141,4 +160,11 @@ pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<T
     };
     cores.push(last.into_shape_with_order((r_prev, shape[order - 1], 1)).expect("sizes"));
     TtTensor::new(cores.into_iter().map(Array3::from).collect())
+}
+
+/// Whether `U^T U` is the identity to within `sqrt(eps)`.
+fn nearly_orthonormal<T: Scalar>(u: &Array2<T>) -> bool {
+    let g = matmul(u.t(), u.view());
+    let tol = T::epsilon().as_f64().sqrt();
+    g.indexed_iter().all(|((i, j), v)| (v.as_f64() - if i == j { 1.0 } else { 0.0 }).abs() <= tol)
 }
