@@ -17,7 +17,7 @@ mod rank;
 mod tucker_tensor;
 
 pub use hooi::{hosvd, partial_tucker, tucker, PartialTucker, TuckerFit, TuckerInit, TuckerOptions};
-pub use rank::{ranks_for_compression, TuckerRank};
+pub use rank::{ranks_for_compression, tensorly_fraction_ranks, tucker_params, TuckerRank};
 pub use tucker_tensor::TuckerTensor;
 
 pub use tnet_tensor::TensorError;

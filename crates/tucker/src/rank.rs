@@ -7,8 +7,12 @@ pub enum TuckerRank {
     Same(usize),
     /// One rank per (decomposed) mode.
     Ranks(Vec<usize>),
-    /// Ranks that shrink the parameter count by about this factor (TensorLy's fractional
-    /// rank rule with `rank = 1 / ratio`), see [`ranks_for_compression`].
+    /// TensorLy's fractional rank (`rank=0.25` in TensorLy): keep about this fraction of the
+    /// parameters, by TensorLy's rule exactly (see [`tensorly_fraction_ranks`]). Small modes
+    /// cannot shrink much, so the achieved compression can fall well short of `1 / fraction`.
+    Fraction(f64),
+    /// At least this compression ratio (`prod(I) / n_params >= ratio`), as close to it as
+    /// integer ranks allow (see [`ranks_for_compression`]).
     Compression(f64),
 }
 
@@ -28,6 +32,7 @@ impl TuckerRank {
                 }
                 r.clone()
             }
+            TuckerRank::Fraction(f) => tensorly_fraction_ranks(shape, *f)?,
             TuckerRank::Compression(ratio) => ranks_for_compression(shape, *ratio)?,
         };
         for (mode, (&r, &i)) in ranks.iter().zip(shape).enumerate() {
@@ -43,21 +48,18 @@ impl TuckerRank {
     }
 }
 
-/// TensorLy's fractional-rank rule (`validate_tucker_rank(shape, rank=1/ratio)`): find the
-/// fraction `x` with `prod(I) x^N + sum(I_k^2) x = prod(I) / ratio` and take
-/// `r_k = max(1, round(I_k x))` (at most `I_k`). The achieved ratio is close to, not exactly,
-/// `ratio`: ranks are integers.
-pub fn ranks_for_compression(shape: &[usize], ratio: f64) -> Result<Vec<usize>, TensorError> {
-    if !(ratio.is_finite() && ratio > 0.0) {
-        return Err(TensorError::Invalid(format!("compression ratio must be a positive number, got {ratio}")));
+/// TensorLy's fractional-rank rule (`validate_tucker_rank(shape, rank=fraction)`): find `x`
+/// with `prod(I) x^N + sum(I_k^2) x = fraction prod(I)` and take `r_k = max(1, round(I_k x))`.
+pub fn tensorly_fraction_ranks(shape: &[usize], fraction: f64) -> Result<Vec<usize>, TensorError> {
+    if !(fraction.is_finite() && fraction > 0.0) {
+        return Err(TensorError::Invalid(format!("the fraction of parameters must be a positive number, got {fraction}")));
     }
     let n = shape.len() as i32;
     let n_param: f64 = shape.iter().map(|&s| s as f64).product();
     let squared: f64 = shape.iter().map(|&s| (s * s) as f64).sum();
-    let target = n_param / ratio;
-    let f = |x: f64| n_param * x.powi(n) + squared * x - target;
-    // f is increasing on [0, inf), f(0) < 0; bracket and bisect (TensorLy uses brentq).
-    let (mut lo, mut hi) = (0.0f64, (1.0 / ratio).max(1.0));
+    let f = |x: f64| n_param * x.powi(n) + squared * x - fraction * n_param;
+    // f is increasing on [0, inf) with f(0) < 0: bisect (TensorLy uses brentq on [0, max(fraction, 1)]).
+    let (mut lo, mut hi) = (0.0f64, fraction.max(1.0));
     while f(hi) < 0.0 {
         hi *= 2.0;
     }
@@ -71,4 +73,60 @@ pub fn ranks_for_compression(shape: &[usize], ratio: f64) -> Result<Vec<usize>, 
     }
     let x = 0.5 * (lo + hi);
     Ok(shape.iter().map(|&s| ((s as f64 * x).round() as usize).clamp(1, s)).collect())
+}
+
+/// Tucker parameters `prod(r) + sum(I_k r_k)`.
+pub fn tucker_params(shape: &[usize], ranks: &[usize]) -> usize {
+    ranks.iter().product::<usize>() + shape.iter().zip(ranks).map(|(i, r)| i * r).sum::<usize>()
+}
+
+/// Ranks for at least the compression `ratio`, as close to it as integer ranks allow: first
+/// `r_k = max(1, round(I_k x))` (TensorLy's shape of rule) with the largest common `x` within
+/// the parameter budget, then single ranks grown (the one lowest relative to its mode first)
+/// while the budget allows. Errors when even rank 1 everywhere is not compressed enough,
+/// saying what is reachable.
+pub fn ranks_for_compression(shape: &[usize], ratio: f64) -> Result<Vec<usize>, TensorError> {
+    if !(ratio.is_finite() && ratio >= 1.0) {
+        return Err(TensorError::Invalid(format!("compression ratio must be a number >= 1, got {ratio}")));
+    }
+    let total: f64 = shape.iter().map(|&s| s as f64).product();
+    let budget = total / ratio;
+    let ranks_at = |x: f64| -> Vec<usize> { shape.iter().map(|&s| ((s as f64 * x).round() as usize).clamp(1, s)).collect() };
+    let ones = vec![1; shape.len()];
+    if tucker_params(shape, &ones) as f64 > budget {
+        let best = total / tucker_params(shape, &ones) as f64;
+        return Err(TensorError::Invalid(format!(
+            "compression {ratio} is out of reach for shape {shape:?}: rank 1 everywhere gives {best:.2}x"
+        )));
+    }
+    // The parameter count is a non-decreasing step function of x: bisect for the last x in budget.
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if tucker_params(shape, &ranks_at(mid)) as f64 <= budget {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    // The common fraction moves small modes in big steps; then grow single ranks, the one
+    // furthest below its share first, while the budget allows.
+    let mut ranks = ranks_at(lo);
+    loop {
+        let mut order: Vec<usize> = (0..shape.len()).filter(|&k| ranks[k] < shape[k]).collect();
+        order.sort_by(|&a, &b| {
+            let fa = (ranks[a] + 1) as f64 / shape[a] as f64;
+            let fb = (ranks[b] + 1) as f64 / shape[b] as f64;
+            fa.total_cmp(&fb)
+        });
+        let grown = order.into_iter().find(|&k| {
+            let mut trial = ranks.clone();
+            trial[k] += 1;
+            tucker_params(shape, &trial) as f64 <= budget
+        });
+        match grown {
+            Some(k) => ranks[k] += 1,
+            None => return Ok(ranks),
+        }
+    }
 }
