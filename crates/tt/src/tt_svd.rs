@@ -100,6 +100,9 @@ pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<T
         let d = e * frobenius_norm(&x.view()) / ((order.max(2) - 1) as f64).sqrt();
         d * d
     });
+    // Gram matrices square the condition number: singular values below sqrt(eps) ||C|| are
+    // lost in them. When the asked accuracy reaches that level, use the SVD itself.
+    let precise = eps.is_some_and(|e| e < 10.0 * T::epsilon().as_f64().sqrt());
     let mut cores = Vec::with_capacity(order);
     let mut carry: Option<Array2<T>> = None;
     let mut r_prev = 1;
@@ -113,7 +116,9 @@ pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<T
         };
         let c = ArrayView2::from_shape((rows, cols), data).expect("sizes");
         let cap = caps[k + 1].min(rows).min(cols);
-        let (u, next) = if rows <= cols {
+        let (u, next) = if precise {
+            svd_truncate(&c, cap, delta2)?
+        } else if rows <= cols {
             let gram = mode_gram(&c.view().insert_axis(ndarray::Axis(0)));
             let (u_all, s) = leading_from_gram(&gram.view(), rows)?;
             let r = truncation_rank(&s, cap, delta2);
@@ -136,13 +141,7 @@ pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<T
             }
             if u.columns().into_iter().any(|col| col.iter().all(|v| *v == T::zero())) || !nearly_orthonormal(&u) {
                 // Rank-deficient or ill-conditioned: take the SVD of the tall matrix itself.
-                let (uu, s, vt) = thin_svd(&c)?;
-                let r = truncation_rank(&s, cap, delta2);
-                let mut next = vt.slice(ndarray::s![..r, ..]).as_standard_layout().into_owned();
-                for (i, mut row) in next.rows_mut().into_iter().enumerate() {
-                    row.mapv_inplace(|v| v * s[i]);
-                }
-                (uu.slice(ndarray::s![.., ..r]).as_standard_layout().into_owned(), next)
+                svd_truncate(&c, cap, delta2)?
             } else {
                 svd_flip(&mut u, None);
                 let next = matmul(u.t(), c);
@@ -167,4 +166,19 @@ fn nearly_orthonormal<T: Scalar>(u: &Array2<T>) -> bool {
     let g = matmul(u.t(), u.view());
     let tol = T::epsilon().as_f64().sqrt();
     g.indexed_iter().all(|((i, j), v)| (v.as_f64() - if i == j { 1.0 } else { 0.0 }).abs() <= tol)
+}
+
+/// Truncated SVD `C ~ U (S V^T)`: the left factor and the carried right factor.
+fn svd_truncate<T: Scalar>(
+    c: &ArrayView2<'_, T>,
+    cap: usize,
+    delta2: Option<f64>,
+) -> Result<(Array2<T>, Array2<T>), TensorError> {
+    let (u, s, vt) = thin_svd(c)?;
+    let r = truncation_rank(&s, cap, delta2);
+    let mut next = vt.slice(ndarray::s![..r, ..]).as_standard_layout().into_owned();
+    for (i, mut row) in next.rows_mut().into_iter().enumerate() {
+        row.mapv_inplace(|v| v * s[i]);
+    }
+    Ok((u.slice(ndarray::s![.., ..r]).as_standard_layout().into_owned(), next))
 }
