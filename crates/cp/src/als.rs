@@ -2,7 +2,7 @@ use ndarray::{Array1, Array2, ArrayView2, ArrayViewD};
 use tnet_tensor::linalg::{leading_mode_vectors, matmul, solve_sym_right};
 use tnet_tensor::random::SeededRng;
 use tnet_tensor::{
-    check_tensor, frobenius_norm, mode_view, mttkrp, rank_matrix, RankAxis, RankContractionPlan, Scalar, TensorError,
+    check_tensor_norm, mode_view, mttkrp, rank_matrix, RankAxis, RankContractionPlan, Scalar, TensorError,
 };
 
 use crate::CpTensor;
@@ -75,7 +75,7 @@ pub fn parafac<T: Scalar>(
     rank: usize,
     opts: &ParafacOptions<T>,
 ) -> Result<CpFit<T>, TensorError> {
-    check_tensor(x)?;
+    let norm_x = check_tensor_norm(x)?;
     let order = x.ndim();
     if order < 2 {
         return Err(TensorError::Invalid(
@@ -95,7 +95,6 @@ pub fn parafac<T: Scalar>(
     }
     let x = x.as_standard_layout();
     let xv = x.view();
-    let norm_x = frobenius_norm(&xv);
 
     let (mut weights, mut factors) = initialize(&xv, rank, opts)?;
     let mut grams: Vec<Array2<T>> = factors.iter().map(|f| matmul(f.t(), f.view())).collect();

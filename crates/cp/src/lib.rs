@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! `tnet-cp`: CP (CANDECOMP/PARAFAC) decomposition of dense ndarray tensors by ALS.
 //!
 //! ```

@@ -36,7 +36,7 @@ pub use mode_product::{contract_modes, mode_dot, mode_product_into, multi_mode_d
 pub use norm::{frobenius_norm, inner, relative_error};
 pub use scalar::Scalar;
 pub use unfold::{fold, mode_view, unfold};
-pub use validate::{check_finite, check_mode, check_tensor};
+pub use validate::{check_finite, check_mode, check_tensor, check_tensor_norm};
 
 /// Result type of this crate.
 pub type Result<T, E = TensorError> = std::result::Result<T, E>;

@@ -13,6 +13,22 @@ pub fn check_tensor<T: Scalar>(x: &ArrayViewD<'_, T>) -> Result<(), TensorError>
     check_finite(x)
 }
 
+/// [`check_tensor`] and the Frobenius norm in one pass: a NaN or infinite entry makes the sum
+/// of squares non-finite, and only then is the tensor scanned for the culprit.
+pub fn check_tensor_norm<T: Scalar>(x: &ArrayViewD<'_, T>) -> Result<f64, TensorError> {
+    if x.ndim() == 0 {
+        return Err(TensorError::ZeroOrder);
+    }
+    if x.is_empty() {
+        return Err(TensorError::Empty { shape: x.shape().to_vec() });
+    }
+    let norm = crate::frobenius_norm(x);
+    if !norm.is_finite() {
+        check_finite(x)?;
+    }
+    Ok(norm)
+}
+
 /// Errors with the index of the first NaN or infinite entry.
 pub fn check_finite<T: Scalar>(x: &ArrayViewD<'_, T>) -> Result<(), TensorError> {
     // Fast path: a single pass that only looks at the sum's finiteness would miss

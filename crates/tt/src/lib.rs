@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! `tnet-tt`: tensor-train (TT / MPS) decomposition of dense ndarray tensors: TT-SVD with
 //! maximal ranks or a target accuracy, and TT rounding.
 //!

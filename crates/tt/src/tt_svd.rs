@@ -1,6 +1,6 @@
 use ndarray::{Array2, Array3, ArrayView2, ArrayViewD};
 use tnet_tensor::linalg::{gemm, leading_from_gram, matmul, mode_gram, par_for, svd_flip, thin_svd};
-use tnet_tensor::{check_tensor, frobenius_norm, Scalar, TensorError};
+use tnet_tensor::{check_tensor_norm, Scalar, TensorError};
 
 use crate::TtTensor;
 
@@ -91,13 +91,13 @@ pub(crate) fn truncation_rank<T: Scalar>(s: &[T], cap: usize, delta2: Option<f64
 /// for wide matrices we take them from its Gram matrix (symmetric eigen, far cheaper than an
 /// SVD of the wide matrix), then carry `U^T C = S V^T` on with one GEMM.
 pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<TtTensor<T>, TensorError> {
-    check_tensor(x)?;
+    let norm_x = check_tensor_norm(x)?;
     let order = x.ndim();
     let (caps, eps) = rank.bounds(order)?;
     let x = x.as_standard_layout();
     let shape = x.shape().to_vec();
     let delta2 = eps.map(|e| {
-        let d = e * frobenius_norm(&x.view()) / ((order.max(2) - 1) as f64).sqrt();
+        let d = e * norm_x / ((order.max(2) - 1) as f64).sqrt();
         d * d
     });
     // Gram matrices square the condition number: singular values below sqrt(eps) ||C|| are

@@ -1,7 +1,8 @@
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, CowArray, IxDyn};
+use rayon::prelude::*;
 use tnet_tensor::linalg::{leading_from_gram_warm, leading_mode_vectors, matmul, mode_gram};
 use tnet_tensor::random::{random_orthonormal, SeededRng};
-use tnet_tensor::{check_mode, check_tensor, contract_modes, frobenius_norm, mode_view, Scalar, TensorError};
+use tnet_tensor::{check_mode, check_tensor, check_tensor_norm, contract_modes, frobenius_norm, mode_view, Scalar, TensorError};
 
 use crate::{TuckerRank, TuckerTensor};
 
@@ -82,6 +83,7 @@ pub fn hosvd<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TuckerRank) -> Result<Tuck
     let x = x.as_standard_layout();
     let xv = x.view();
     let factors = (0..xv.ndim())
+        .into_par_iter()
         .map(|m| Ok(leading_mode_vectors(&mode_view(&xv, m)?, ranks[m])?.0))
         .collect::<Result<Vec<_>, TensorError>>()?;
     let ops: Vec<_> = factors.iter().enumerate().map(|(m, f)| (m, f.view())).collect();
@@ -97,7 +99,7 @@ pub fn partial_tucker<T: Scalar>(
     rank: &TuckerRank,
     opts: &TuckerOptions<T>,
 ) -> Result<PartialTucker<T>, TensorError> {
-    check_tensor(x)?;
+    let norm_x = check_tensor_norm(x)?;
     let order = x.ndim();
     let mut listed = vec![false; order];
     for &m in modes {
@@ -123,7 +125,6 @@ pub fn partial_tucker<T: Scalar>(
 
     let x = x.as_standard_layout();
     let xv = x.view();
-    let norm_x = frobenius_norm(&xv);
 
     // Modes at full rank are not contracted while iterating (any orthonormal basis of the
     // whole space projects identically); their factor is set once at the end.
@@ -131,8 +132,13 @@ pub fn partial_tucker<T: Scalar>(
     let mut factors: Vec<Option<Array2<T>>> = vec![None; modes.len()];
     match &opts.init {
         TuckerInit::Svd => {
-            for &k in &active {
-                factors[k] = Some(leading_mode_vectors(&mode_view(&xv, modes[k])?, ranks[k])?.0);
+            // Independent per mode: the eigensolvers (sequential) run side by side.
+            let found: Vec<(usize, Array2<T>)> = active
+                .par_iter()
+                .map(|&k| Ok((k, leading_mode_vectors(&mode_view(&xv, modes[k])?, ranks[k])?.0)))
+                .collect::<Result<_, TensorError>>()?;
+            for (k, u) in found {
+                factors[k] = Some(u);
             }
         }
         TuckerInit::Random { seed } => {

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! `tnet-tucker`: Tucker decomposition of dense ndarray tensors (HOSVD, HOOI, partial Tucker).
 //!
 //! ```
