@@ -1,4 +1,5 @@
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD};
+use rayon::prelude::*;
 use tnet_tensor::linalg::{leading_mode_vectors, matmul, solve_sym_right};
 use tnet_tensor::random::SeededRng;
 use tnet_tensor::{
@@ -212,9 +213,13 @@ fn initialize<T: Scalar>(
         CpInit::Svd => {
             let mut rng = SeededRng::new(opts.seed);
             let mut factors = Vec::with_capacity(shape.len());
-            for (m, &size) in shape.iter().enumerate() {
+            // The modes' eigenproblems are independent: solve them side by side.
+            let leading: Vec<(Array2<T>, Vec<T>)> = (0..shape.len())
+                .into_par_iter()
+                .map(|m| leading_mode_vectors(&mode_view(x, m)?, rank.min(shape[m])))
+                .collect::<Result<_, TensorError>>()?;
+            for ((m, &size), (u, s)) in shape.iter().enumerate().zip(leading) {
                 let k = rank.min(size);
-                let (u, s) = leading_mode_vectors(&mode_view(x, m)?, k)?;
                 let mut f = Array2::<T>::zeros((size, rank));
                 f.slice_mut(ndarray::s![.., ..k]).assign(&u);
                 if m == 0 {

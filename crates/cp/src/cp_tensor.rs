@@ -41,6 +41,22 @@ impl<T: Scalar> CpTensor<T> {
         cp_dense(&self.weights, &self.factors)
     }
 
+    /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).
+    pub fn relative_error(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
+        if x.shape() != self.shape().as_slice() {
+            return Err(TensorError::Shape {
+                what: "CP relative error".into(),
+                expected: format!("{:?}", self.shape()),
+                got: format!("{:?}", x.shape()),
+            });
+        }
+        tnet_tensor::relative_error_blockwise(x, |rows| {
+            let mut factors = self.factors.clone();
+            factors[0] = self.factors[0].slice(ndarray::s![rows, ..]).to_owned();
+            cp_dense(&self.weights, &factors)
+        })
+    }
+
     /// `R + R * sum(I_k)`: the weights are counted (SPEC section 2 lets us choose; we count
     /// what we store).
     pub fn n_params(&self) -> usize {

@@ -33,7 +33,7 @@ pub use khatri_rao::{
     RankContractionPlan,
 };
 pub use mode_product::{contract_modes, mode_dot, mode_product_into, multi_mode_dot, Transpose};
-pub use norm::{frobenius_norm, inner, relative_error};
+pub use norm::{frobenius_norm, inner, relative_error, relative_error_blockwise};
 pub use scalar::Scalar;
 pub use unfold::{fold, mode_view, unfold};
 pub use validate::{check_finite, check_mode, check_tensor, check_tensor_norm};

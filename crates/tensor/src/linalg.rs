@@ -75,10 +75,15 @@ fn mirror_lower<T: Scalar>(g: &mut Array2<T>) {
     }
 }
 
+/// Columns per GEMM piece: bounds the GEMM's packing buffers (which otherwise grow with the
+/// operand, tens of MiB for a 128^3 tensor) and gives the threads pieces to share.
+pub(crate) const PIECE_COLS: usize = 2048;
+
 /// Gram matrix `X_(n) X_(n)^T` of the mode-`n` unfolding, from the `(A, I, B)` mode view.
 ///
 /// Sums `view[a] view[a]^T` over slabs (or `view[:, :, b]^T view[:, :, b]` when the slabs are
-/// thin), split over threads with one accumulator each.
+/// thin), each slab cut into pieces of at most [`PIECE_COLS`] columns, split over threads with
+/// one accumulator each. No copy of the tensor is made.
 pub fn mode_gram<T: Scalar>(view: &ArrayView3<'_, T>) -> Array2<T> {
     let (a, i, b) = view.dim();
     let flops = (a * i * i * b) as f64;
@@ -86,29 +91,30 @@ pub fn mode_gram<T: Scalar>(view: &ArrayView3<'_, T>) -> Array2<T> {
     // Slabs along `a` are `i x b`; along `b` they are `a x i` (strided). Use the side with
     // longer contractions so each GEMM does real work.
     let along_a = b >= a.min(64) || b >= 256;
-    let n_slabs = if along_a { a } else { b };
-    let slab = |k: usize| -> ArrayView2<'_, T> {
-        if along_a {
-            view.index_axis(Axis(0), k)
-        } else {
-            view.index_axis(Axis(2), k).reversed_axes()
-        }
+    let (n_slabs, cols) = if along_a { (a, b) } else { (b, a) };
+    let per_slab = cols.div_ceil(PIECE_COLS);
+    let n_pieces = n_slabs * per_slab;
+    let piece = |p: usize| -> ArrayView2<'_, T> {
+        let (k, c) = (p / per_slab, p % per_slab);
+        let slab = if along_a { view.index_axis(Axis(0), k) } else { view.index_axis(Axis(2), k).reversed_axes() };
+        let lo = c * PIECE_COLS;
+        slab.slice_move(ndarray::s![.., lo..(lo + PIECE_COLS).min(cols)])
     };
-    let mut g = if n_slabs < 2 * threads || flops < PARALLEL_FLOPS {
+    let mut g = if n_pieces < 2 || threads == 1 || flops < PARALLEL_FLOPS {
         let mut g = Array2::<T>::zeros((i, i));
-        let par = par_for(flops / n_slabs as f64);
-        for k in 0..n_slabs {
-            syrk_lower(g.view_mut(), slab(k), par);
+        let par = par_for(flops / n_pieces as f64);
+        for p in 0..n_pieces {
+            syrk_lower(g.view_mut(), piece(p), par);
         }
         g
     } else {
-        let chunk = n_slabs.div_ceil(threads);
+        let chunk = n_pieces.div_ceil(threads);
         (0..threads)
             .into_par_iter()
             .map(|t| {
                 let mut g = Array2::<T>::zeros((i, i));
-                for k in t * chunk..((t + 1) * chunk).min(n_slabs) {
-                    syrk_lower(g.view_mut(), slab(k), Par::Seq);
+                for p in t * chunk..((t + 1) * chunk).min(n_pieces) {
+                    syrk_lower(g.view_mut(), piece(p), Par::Seq);
                 }
                 g
             })

@@ -7,8 +7,12 @@
 //! must not change a process-wide setting behind its user's back, so binaries call this.
 
 /// Keeps buffers up to 256 MiB on the heap and stops returning freed memory to the OS
-/// below 512 MiB. No effect outside glibc.
+/// below 512 MiB. No effect outside glibc, or when the environment variable
+/// `TNET_DEFAULT_MALLOC` is set (to compare, or to save memory).
 pub fn tune_glibc_malloc() {
+    if std::env::var_os("TNET_DEFAULT_MALLOC").is_some() {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         // SAFETY: mallopt only changes allocator thresholds; it is safe to call at any time.

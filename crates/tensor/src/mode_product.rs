@@ -1,7 +1,8 @@
 use faer::Par;
-use ndarray::{ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut3, Axis, IxDyn, Zip};
+use rayon::prelude::*;
+use ndarray::{ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, Axis, IxDyn, Zip};
 
-use crate::linalg::{gemm, par_for};
+use crate::linalg::{gemm, par_for, PIECE_COLS};
 use crate::{check_mode, mode_view, Scalar, TensorError};
 
 /// How `mode_dot` reads its matrix.
@@ -115,11 +116,32 @@ pub fn mode_product_into<T: Scalar>(view: &ArrayView3<'_, T>, w: &ArrayView2<'_,
     let flops = 2.0 * (a * i * b * j) as f64;
     let threads = rayon::current_num_threads();
     if a == 1 || b == 1 {
-        let par = par_for(flops);
-        if a == 1 {
-            gemm(out.index_axis_mut(Axis(0), 0), false, w.t(), view.index_axis(Axis(0), 0), T::one(), par);
+        // One GEMM over the whole tensor: cut its long side into pieces of at most PIECE_COLS
+        // (bounded packing buffers), one sequential GEMM per piece, pieces shared by the
+        // threads in a single fork-join (cheaper than the GEMM's own parallel schedule here).
+        let (mut o, v, long) = if a == 1 {
+            (out.index_axis_mut(Axis(0), 0), view.index_axis(Axis(0), 0), 1)
         } else {
-            gemm(out.index_axis_mut(Axis(2), 0), false, view.index_axis(Axis(2), 0), w.view(), T::one(), par);
+            (out.index_axis_mut(Axis(2), 0), view.index_axis(Axis(2), 0), 0)
+        };
+        let run = |o: ArrayViewMut2<'_, T>, v: ArrayView2<'_, T>, par: Par| {
+            if a == 1 {
+                gemm(o, false, w.t(), v, T::one(), par)
+            } else {
+                gemm(o, false, v, w.view(), T::one(), par)
+            }
+        };
+        if v.len_of(Axis(long)) <= PIECE_COLS {
+            run(o, v, par_for(flops));
+        } else if flops < 2.0e6 || threads == 1 {
+            o.axis_chunks_iter_mut(Axis(long), PIECE_COLS)
+                .zip(v.axis_chunks_iter(Axis(long), PIECE_COLS))
+                .for_each(|(o, v)| run(o, v, Par::Seq));
+        } else {
+            o.axis_chunks_iter_mut(Axis(long), PIECE_COLS)
+                .into_par_iter()
+                .zip(v.axis_chunks_iter(Axis(long), PIECE_COLS).into_par_iter())
+                .for_each(|(o, v)| run(o, v, Par::Seq));
         }
     } else if b >= 32 || b >= a {
         if a >= 2 * threads && flops >= 2.0e6 {

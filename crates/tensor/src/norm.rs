@@ -48,3 +48,40 @@ pub fn relative_error<T: Scalar>(
     });
     Ok(if norm > 0.0 { (diff / norm).sqrt() } else { diff.sqrt() })
 }
+
+/// `||x - approx|| / ||x||` where the approximation is produced block by block along mode 0
+/// (`block(lo..hi)` returns the approximation of `x[lo..hi, ..]`), so that a decomposition's
+/// error is measured without materializing the whole reconstructed tensor.
+pub fn relative_error_blockwise<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    mut block: impl FnMut(std::ops::Range<usize>) -> ndarray::ArrayD<T>,
+) -> Result<f64, TensorError> {
+    if x.ndim() == 0 {
+        return Err(TensorError::ZeroOrder);
+    }
+    let rows = x.shape()[0];
+    let per_row: usize = x.shape()[1..].iter().product::<usize>().max(1);
+    // About 1 Mi entries per block (8 MiB in f64).
+    let step = (1usize << 20).div_ceil(per_row).clamp(1, rows.max(1));
+    let (mut diff, mut norm) = (0.0f64, 0.0f64);
+    let mut lo = 0;
+    while lo < rows {
+        let hi = (lo + step).min(rows);
+        let approx = block(lo..hi);
+        let xs = x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(lo..hi));
+        if approx.shape() != xs.shape() {
+            return Err(TensorError::Shape {
+                what: "blockwise relative error".into(),
+                expected: format!("{:?}", xs.shape()),
+                got: format!("{:?}", approx.shape()),
+            });
+        }
+        Zip::from(&xs).and(&approx).for_each(|a, b| {
+            let (a, b) = (a.as_f64(), b.as_f64());
+            diff += (a - b) * (a - b);
+            norm += a * a;
+        });
+        lo = hi;
+    }
+    Ok(if norm > 0.0 { (diff / norm).sqrt() } else { diff.sqrt() })
+}

@@ -12,7 +12,7 @@ use ndarray::{ArrayD, ArrayViewD};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::Serialize;
 use tnet_tensor::npy::{read_npy, NpyArray};
-use tnet_tensor::{relative_error, Scalar};
+use tnet_tensor::Scalar;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Method {
@@ -102,9 +102,6 @@ struct Report {
     iterations: usize,
     seconds: f64,
 }
-
-/// Named factors to write: `(name, shape, values)`.
-type Named<T> = Vec<(String, Vec<usize>, ArrayD<T>)>;
 
 pub fn run(args: &DecomposeArgs) -> Result<()> {
     check_args(args)?;
@@ -202,54 +199,111 @@ fn tmp_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-/// What one decomposition produced, before the error is measured.
-struct Decomposed<T> {
-    method: &'static str,
-    rank: Vec<usize>,
-    n_params: usize,
-    ratio: f64,
-    iterations: usize,
-    /// The decomposition alone, without file I/O or the reconstruction for the error.
-    seconds: f64,
-    named: Named<T>,
-    recon: ArrayD<T>,
+/// A fitted model of any of the three kinds.
+enum Model<T> {
+    Tucker(tnet_tucker::TuckerTensor<T>),
+    Cp(tnet_cp::CpTensor<T>),
+    Tt(tnet_tt::TtTensor<T>),
+}
+
+impl<T: Scalar> Model<T> {
+    fn method(&self) -> &'static str {
+        match self {
+            Model::Tucker(_) => "tucker",
+            Model::Cp(_) => "cp",
+            Model::Tt(_) => "tt",
+        }
+    }
+
+    fn rank(&self) -> Vec<usize> {
+        match self {
+            Model::Tucker(t) => t.ranks(),
+            Model::Cp(c) => vec![c.rank()],
+            Model::Tt(t) => t.ranks(),
+        }
+    }
+
+    fn n_params(&self) -> usize {
+        match self {
+            Model::Tucker(t) => t.n_params(),
+            Model::Cp(c) => c.n_params(),
+            Model::Tt(t) => t.n_params(),
+        }
+    }
+
+    fn compression_ratio(&self) -> f64 {
+        match self {
+            Model::Tucker(t) => t.compression_ratio(),
+            Model::Cp(c) => c.compression_ratio(),
+            Model::Tt(t) => t.compression_ratio(),
+        }
+    }
+
+    /// Measured block by block: the full reconstruction is never held in memory.
+    fn relative_error(&self, x: &ArrayViewD<'_, T>) -> Result<f64> {
+        Ok(match self {
+            Model::Tucker(t) => t.relative_error(x)?,
+            Model::Cp(c) => c.relative_error(x)?,
+            Model::Tt(t) => t.relative_error(x)?,
+        })
+    }
+
+    /// The arrays to save, named as `tnet decompose` documents.
+    fn named(&self) -> Vec<(String, ArrayViewD<'_, T>)> {
+        fn factors<T>(fs: &[ndarray::Array2<T>]) -> Vec<(String, ArrayViewD<'_, T>)> {
+            fs.iter().enumerate().map(|(k, f)| (format!("factor.{k}"), f.view().into_dyn())).collect()
+        }
+        match self {
+            Model::Tucker(t) => {
+                let mut v = vec![("core".to_string(), t.core.view())];
+                v.extend(factors(&t.factors));
+                v
+            }
+            Model::Cp(c) => {
+                let mut v = vec![("weights".to_string(), c.weights.view().into_dyn())];
+                v.extend(factors(&c.factors));
+                v
+            }
+            Model::Tt(t) => t.cores.iter().enumerate().map(|(k, c)| (format!("core.{k}"), c.view().into_dyn())).collect(),
+        }
+    }
 }
 
 fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
     let xv = x.view();
     let mut times = Vec::new();
-    let mut d = decompose_once(&xv, args)?;
-    for _ in 1..args.repeat {
-        times.push(d.seconds);
-        d = decompose_once(&xv, args)?;
+    let mut last = None;
+    for _ in 0..args.repeat {
+        let start = Instant::now();
+        let fitted = decompose_once(&xv, args)?;
+        times.push(start.elapsed().as_secs_f64());
+        last = Some(fitted);
     }
-    times.push(d.seconds);
+    let (model, iterations) = last.expect("--repeat is at least 1");
     if times.len() > 1 {
         times.remove(0);
     }
     times.sort_by(f64::total_cmp);
-    let seconds = times[times.len() / 2];
-    let rel_error = relative_error(&xv, &d.recon.view())?;
     let report = Report {
-        method: d.method,
+        method: model.method(),
         shape: x.shape().to_vec(),
-        rank: d.rank,
-        rel_error,
-        n_params: d.n_params,
-        compression_ratio: d.ratio,
-        iterations: d.iterations,
-        seconds,
+        rank: model.rank(),
+        rel_error: model.relative_error(&xv)?,
+        n_params: model.n_params(),
+        compression_ratio: model.compression_ratio(),
+        iterations,
+        seconds: times[times.len() / 2],
     };
     if let Some(out) = &args.output {
-        write_safetensors(out, &d.named, &report).with_context(|| format!("writing {}", out.display()))?;
+        write_safetensors(out, &model.named(), &report).with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(report)
 }
 
-fn decompose_once<T: Scalar>(xv: &ArrayViewD<'_, T>, args: &DecomposeArgs) -> Result<Decomposed<T>> {
+/// One decomposition: the fitted model and its iteration count.
+fn decompose_once<T: Scalar>(xv: &ArrayViewD<'_, T>, args: &DecomposeArgs) -> Result<(Model<T>, usize)> {
     let seed = args.seed;
-    let start = Instant::now();
-    let d: Decomposed<T> = match args.method {
+    Ok(match args.method {
         Method::Tucker => {
             let rank = match (&args.rank, args.compression) {
                 (_, Some(c)) => tnet_tucker::TuckerRank::Compression(c),
@@ -265,22 +319,7 @@ fn decompose_once<T: Scalar>(xv: &ArrayViewD<'_, T>, args: &DecomposeArgs) -> Re
             opts.n_iter_max = args.n_iter.unwrap_or(opts.n_iter_max);
             opts.tol = args.tol.unwrap_or(opts.tol);
             let fit = tnet_tucker::tucker(xv, &rank, &opts).context("Tucker decomposition")?;
-            let seconds = start.elapsed().as_secs_f64();
-            let t = fit.tucker;
-            let mut named: Named<T> = vec![("core".into(), t.core.shape().to_vec(), t.core.clone())];
-            for (k, f) in t.factors.iter().enumerate() {
-                named.push((format!("factor.{k}"), f.shape().to_vec(), f.clone().into_dyn()));
-            }
-            Decomposed {
-                method: "tucker",
-                rank: t.ranks(),
-                n_params: t.n_params(),
-                ratio: t.compression_ratio(),
-                iterations: fit.iterations,
-                seconds,
-                named,
-                recon: t.to_tensor(),
-            }
+            (Model::Tucker(fit.tucker), fit.iterations)
         }
         Method::Cp => {
             let Some(&[rank]) = args.rank.as_ref().map(|r| r.as_slice()) else { bail!("cp needs --rank R (one integer)") };
@@ -292,22 +331,7 @@ fn decompose_once<T: Scalar>(xv: &ArrayViewD<'_, T>, args: &DecomposeArgs) -> Re
             opts.n_iter_max = args.n_iter.unwrap_or(opts.n_iter_max);
             opts.tol = args.tol.unwrap_or(opts.tol);
             let fit = tnet_cp::parafac(xv, rank, &opts).context("CP decomposition")?;
-            let seconds = start.elapsed().as_secs_f64();
-            let c = fit.cp;
-            let mut named: Named<T> = vec![("weights".into(), vec![c.rank()], c.weights.clone().into_dyn())];
-            for (k, f) in c.factors.iter().enumerate() {
-                named.push((format!("factor.{k}"), f.shape().to_vec(), f.clone().into_dyn()));
-            }
-            Decomposed {
-                method: "cp",
-                rank: vec![c.rank()],
-                n_params: c.n_params(),
-                ratio: c.compression_ratio(),
-                iterations: fit.iterations,
-                seconds,
-                named,
-                recon: c.to_tensor(),
-            }
+            (Model::Cp(fit.cp), fit.iterations)
         }
         Method::Tt => {
             let rank = match (&args.rank, args.eps) {
@@ -316,36 +340,18 @@ fn decompose_once<T: Scalar>(xv: &ArrayViewD<'_, T>, args: &DecomposeArgs) -> Re
                 (Some(r), None) => tnet_tt::TtRank::Ranks(r.to_vec()),
                 (None, None) => bail!("tt needs --rank or --eps"),
             };
-            let tt = tnet_tt::tensor_train(xv, &rank).context("TT decomposition")?;
-            let seconds = start.elapsed().as_secs_f64();
-            let named: Named<T> = tt
-                .cores
-                .iter()
-                .enumerate()
-                .map(|(k, c)| (format!("core.{k}"), c.shape().to_vec(), c.clone().into_dyn()))
-                .collect();
-            Decomposed {
-                method: "tt",
-                rank: tt.ranks(),
-                n_params: tt.n_params(),
-                ratio: tt.compression_ratio(),
-                iterations: 0,
-                seconds,
-                named,
-                recon: tt.to_tensor(),
-            }
+            (Model::Tt(tnet_tt::tensor_train(xv, &rank).context("TT decomposition")?), 0)
         }
-    };
-    Ok(d)
+    })
 }
 
-fn write_safetensors<T: Scalar>(out: &Path, named: &Named<T>, report: &Report) -> Result<()> {
+fn write_safetensors<T: Scalar>(out: &Path, named: &[(String, ArrayViewD<'_, T>)], report: &Report) -> Result<()> {
     let dtype = if T::DTYPE == "f32" { Dtype::F32 } else { Dtype::F64 };
     let bytes: Vec<Vec<u8>> = named
         .iter()
-        .map(|(_, _, a)| {
-            let a = a.as_standard_layout();
+        .map(|(_, a)| {
             let mut b = Vec::with_capacity(a.len() * std::mem::size_of::<T>());
+            // Iteration is in logical (C) order whatever the memory layout.
             for v in a.iter() {
                 if T::DTYPE == "f32" {
                     b.extend_from_slice(&(v.as_f64() as f32).to_le_bytes());
@@ -359,7 +365,7 @@ fn write_safetensors<T: Scalar>(out: &Path, named: &Named<T>, report: &Report) -
     let views = named
         .iter()
         .zip(&bytes)
-        .map(|((name, shape, _), b)| Ok((name.clone(), TensorView::new(dtype, shape.clone(), b)?)))
+        .map(|((name, a), b)| Ok((name.clone(), TensorView::new(dtype, a.shape().to_vec(), b)?)))
         .collect::<Result<Vec<_>>>()?;
     let mut meta = HashMap::new();
     meta.insert("method".to_string(), report.method.to_string());

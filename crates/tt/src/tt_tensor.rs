@@ -50,6 +50,22 @@ impl<T: Scalar> TtTensor<T> {
         tt_dense(&self.cores)
     }
 
+    /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).
+    pub fn relative_error(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
+        if x.shape() != self.shape().as_slice() {
+            return Err(TensorError::Shape {
+                what: "TT relative error".into(),
+                expected: format!("{:?}", self.shape()),
+                got: format!("{:?}", x.shape()),
+            });
+        }
+        tnet_tensor::relative_error_blockwise(x, |rows| {
+            let mut cores = self.cores.clone();
+            cores[0] = self.cores[0].slice(ndarray::s![.., rows, ..]).to_owned();
+            tt_dense(&cores)
+        })
+    }
+
     /// `sum(r_{k-1} I_k r_k)`.
     pub fn n_params(&self) -> usize {
         self.cores.iter().map(|c| c.len()).sum()

@@ -47,6 +47,23 @@ impl<T: Scalar> TuckerTensor<T> {
         contract_modes(&self.core.view(), &ops)
     }
 
+    /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).
+    pub fn relative_error(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
+        if x.shape() != self.shape().as_slice() {
+            return Err(TensorError::Shape {
+                what: "Tucker relative error".into(),
+                expected: format!("{:?}", self.shape()),
+                got: format!("{:?}", x.shape()),
+            });
+        }
+        tnet_tensor::relative_error_blockwise(x, |rows| {
+            let mut ops: Vec<_> = self.factors.iter().enumerate().map(|(k, f)| (k, f.t())).collect();
+            let u0 = self.factors[0].slice(ndarray::s![rows, ..]);
+            ops[0].1 = u0.t();
+            contract_modes(&self.core.view(), &ops)
+        })
+    }
+
     /// `prod(r_k) + sum(I_k r_k)`.
     pub fn n_params(&self) -> usize {
         self.core.len() + self.factors.iter().map(|f| f.len()).sum::<usize>()
