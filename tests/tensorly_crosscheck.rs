@@ -3,9 +3,9 @@
 //! decompositions themselves, one to one.
 
 use ndarray::Ix2;
-use tnet_tensor::{khatri_rao, mttkrp, multi_mode_dot, unfold, Transpose};
+use tnet_tensor::{Transpose, khatri_rao, mttkrp, multi_mode_dot, unfold};
 use tnet_tests::{load_f64, max_abs_diff};
-use tnet_tucker::{tucker, TuckerOptions, TuckerRank};
+use tnet_tucker::{TuckerOptions, TuckerRank, tucker};
 
 fn m2(name: &str) -> ndarray::Array2<f64> {
     load_f64(name).into_dimensionality::<Ix2>().unwrap()
@@ -16,7 +16,10 @@ fn unfold_mode_dot_khatri_rao_and_mttkrp_match_tensorly() {
     let x = load_f64("x345.npy");
     for mode in 0..3 {
         let ours = unfold(&x.view(), mode).unwrap().into_dyn();
-        assert!(max_abs_diff(&ours, &load_f64(&format!("unfold_{mode}.npy"))) < 1e-15, "unfold {mode}");
+        assert!(
+            max_abs_diff(&ours, &load_f64(&format!("unfold_{mode}.npy"))) < 1e-15,
+            "unfold {mode}"
+        );
     }
     let m = m2("m_2x4.npy");
     let ours = tnet_tensor::mode_dot(&x.view(), &m.view(), 1, Transpose::No).unwrap();
@@ -29,7 +32,10 @@ fn unfold_mode_dot_khatri_rao_and_mttkrp_match_tensorly() {
     assert!(max_abs_diff(&mmd, &load_f64("multi_mode_dot_t.npy")) < 1e-13);
     for mode in 0..3 {
         let ours = mttkrp(&x.view(), &views, mode).unwrap().into_dyn();
-        assert!(max_abs_diff(&ours, &load_f64(&format!("mttkrp_{mode}.npy"))) < 1e-13, "mttkrp {mode}");
+        assert!(
+            max_abs_diff(&ours, &load_f64(&format!("mttkrp_{mode}.npy"))) < 1e-13,
+            "mttkrp {mode}"
+        );
     }
 }
 
@@ -38,7 +44,11 @@ fn tucker_factors_and_core_match_tensorly_one_to_one() {
     // Ranks (3, 4, 2, 6) of a (10, 12, 8, 6) tensor: mode 3 is at full rank, where TensorLy's
     // factor is the singular basis of the projected unfolding; signs follow svd_flip.
     let x = load_f64("tucker_in.npy");
-    let opts = TuckerOptions { tol: 1e-10, n_iter_max: 50, ..Default::default() };
+    let opts = TuckerOptions {
+        tol: 1e-10,
+        n_iter_max: 50,
+        ..Default::default()
+    };
     let fit = tucker(&x.view(), &TuckerRank::Ranks(vec![3, 4, 2, 6]), &opts).unwrap();
     for (k, f) in fit.tucker.factors.iter().enumerate() {
         let theirs = load_f64(&format!("tucker_factor_{k}.npy"));
@@ -52,17 +62,25 @@ fn tucker_factors_and_core_match_tensorly_one_to_one() {
 #[test]
 fn cp_fit_matches_tensorly() {
     let x = load_f64("cp_in.npy");
-    let opts = tnet_cp::ParafacOptions { n_iter_max: 200, tol: 0.0, ..Default::default() };
+    let opts = tnet_cp::ParafacOptions {
+        n_iter_max: 200,
+        tol: 0.0,
+        ..Default::default()
+    };
     let fit = tnet_cp::parafac(&x.view(), 3, &opts).unwrap();
     let ours = tnet_tensor::relative_error(&x.view(), &fit.cp.to_tensor().view()).unwrap();
     let theirs = load_f64("cp_rel_error.npy")[[0]];
-    assert!((ours - theirs).abs() < 1e-8, "ours {ours}, TensorLy {theirs}");
+    assert!(
+        (ours - theirs).abs() < 1e-8,
+        "ours {ours}, TensorLy {theirs}"
+    );
 }
 
 #[test]
 fn tt_cores_match_tensorly_one_to_one() {
     let x = load_f64("tt_in.npy");
-    let tt = tnet_tt::tensor_train(&x.view(), &tnet_tt::TtRank::Ranks(vec![1, 3, 4, 2, 1])).unwrap();
+    let tt =
+        tnet_tt::tensor_train(&x.view(), &tnet_tt::TtRank::Ranks(vec![1, 3, 4, 2, 1])).unwrap();
     for (k, core) in tt.cores.iter().enumerate() {
         let theirs = load_f64(&format!("tt_core_{k}.npy"));
         let d = max_abs_diff(&core.clone().into_dyn(), &theirs);

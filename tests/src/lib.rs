@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
-use tnet_tensor::npy::{read_npy, NpyArray};
+use tnet_tensor::npy::{NpyArray, read_npy};
 
 /// `tests/fixtures/tensorly`, written by `cargo xtask tensorly-fixtures` (TensorLy 0.10.0).
 pub fn tensorly_fixtures() -> PathBuf {
@@ -23,5 +23,8 @@ pub fn load_f64(name: &str) -> ArrayD<f64> {
 /// Largest absolute difference, asserting equal shapes.
 pub fn max_abs_diff(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
     assert_eq!(a.shape(), b.shape(), "shapes differ");
-    a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }

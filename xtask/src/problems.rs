@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tnet_tensor::random::{add_noise, random_cp, random_tt, random_tucker, SeededRng};
+use tnet_tensor::random::{SeededRng, add_noise, random_cp, random_tt, random_tucker};
 
 pub struct Problem {
     pub name: &'static str,
@@ -41,9 +41,33 @@ fn p(
 pub fn standard() -> Vec<Problem> {
     let tt10: Vec<usize> = [1, 4, 8, 8, 8, 8, 8, 8, 8, 4, 1].to_vec();
     vec![
-        p("tucker 64^3 r16", "tucker", &[64; 3], &[16; 3], "16", None, None),
-        p("tucker 128^3 r32", "tucker", &[128; 3], &[32; 3], "32", None, None),
-        p("tucker 128^3 r32 10 sweeps", "tucker", &[128; 3], &[32; 3], "32", Some(10), Some(0.0)),
+        p(
+            "tucker 64^3 r16",
+            "tucker",
+            &[64; 3],
+            &[16; 3],
+            "16",
+            None,
+            None,
+        ),
+        p(
+            "tucker 128^3 r32",
+            "tucker",
+            &[128; 3],
+            &[32; 3],
+            "32",
+            None,
+            None,
+        ),
+        p(
+            "tucker 128^3 r32 10 sweeps",
+            "tucker",
+            &[128; 3],
+            &[32; 3],
+            "32",
+            Some(10),
+            Some(0.0),
+        ),
         p(
             "tucker (2,4,3,3,32,32,3,3)",
             "tucker",
@@ -53,9 +77,33 @@ pub fn standard() -> Vec<Problem> {
             None,
             None,
         ),
-        p("cp 64^3 r16", "cp", &[64; 3], &[16], "16", Some(100), Some(0.0)),
-        p("cp 128^3 r16", "cp", &[128; 3], &[16], "16", Some(100), Some(0.0)),
-        p("tt 64^3 r16", "tt", &[64; 3], &[1, 16, 16, 1], "1,16,16,1", None, None),
+        p(
+            "cp 64^3 r16",
+            "cp",
+            &[64; 3],
+            &[16],
+            "16",
+            Some(100),
+            Some(0.0),
+        ),
+        p(
+            "cp 128^3 r16",
+            "cp",
+            &[128; 3],
+            &[16],
+            "16",
+            Some(100),
+            Some(0.0),
+        ),
+        p(
+            "tt 64^3 r16",
+            "tt",
+            &[64; 3],
+            &[1, 16, 16, 1],
+            "1,16,16,1",
+            None,
+            None,
+        ),
         p("tt 4^10 r8", "tt", &[4; 10], &tt10, "8", None, None),
     ]
 }
@@ -63,7 +111,10 @@ pub fn standard() -> Vec<Problem> {
 impl Problem {
     /// Writes (or reuses) the problem's tensor as `.npy` under `dir`.
     pub fn tensor_file(&self, dir: &Path, seed: u64) -> Result<PathBuf> {
-        let file = dir.join(format!("{}.npy", self.name.replace([' ', '^', '(', ')', ','], "_")));
+        let file = dir.join(format!(
+            "{}.npy",
+            self.name.replace([' ', '^', '(', ')', ','], "_")
+        ));
         if file.exists() {
             return Ok(file);
         }
@@ -74,7 +125,8 @@ impl Problem {
             _ => random_tt::<f64>(&self.shape, &self.true_rank, &mut rng).tensor,
         };
         add_noise(&mut x, 0.01, &mut rng);
-        let f = std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
+        let f =
+            std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
         tnet_tensor::npy::write_npy(std::io::BufWriter::new(f), &x.view())?;
         Ok(file)
     }

@@ -3,13 +3,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
-use tnet_tensor::random::{add_noise, random_normal, random_tucker, SeededRng};
+use anyhow::{Context, Result, bail};
+use tnet_tensor::random::{SeededRng, add_noise, random_normal, random_tucker};
 
 pub const TENSORLY_VERSION: &str = "0.10.0";
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
 }
 
 /// Python with `tensorly==0.10.0` and numpy, made once from PyPI.
@@ -18,14 +21,22 @@ pub fn ensure_venv() -> Result<PathBuf> {
     let python = venv.join("bin/python");
     let ok = python.exists()
         && Command::new(&python)
-            .args(["-c", &format!("import tensorly, numpy; assert tensorly.__version__ == '{TENSORLY_VERSION}'")])
+            .args([
+                "-c",
+                &format!(
+                    "import tensorly, numpy; assert tensorly.__version__ == '{TENSORLY_VERSION}'"
+                ),
+            ])
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
     if ok {
         return Ok(python);
     }
-    eprintln!("making {} with tensorly=={TENSORLY_VERSION} (once) ...", venv.display());
+    eprintln!(
+        "making {} with tensorly=={TENSORLY_VERSION} (once) ...",
+        venv.display()
+    );
     let status = Command::new("python3")
         .args(["-m", "venv"])
         .arg(&venv)
@@ -35,7 +46,14 @@ pub fn ensure_venv() -> Result<PathBuf> {
         bail!("python3 -m venv {} failed", venv.display());
     }
     let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", &format!("tensorly=={TENSORLY_VERSION}"), "numpy"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            &format!("tensorly=={TENSORLY_VERSION}"),
+            "numpy",
+        ])
         .status()
         .context("running pip")?;
     if !status.success() {
@@ -75,7 +93,8 @@ pub fn write_fixtures() -> Result<()> {
     let mut c = tnet_tensor::random::random_cp::<f64>(&[9, 8, 7], 3, &mut rng).tensor;
     add_noise(&mut c, 0.01, &mut rng);
     write("cp_in.npy", &c)?;
-    let mut tt = tnet_tensor::random::random_tt::<f64>(&[5, 6, 7, 4], &[1, 3, 4, 2, 1], &mut rng).tensor;
+    let mut tt =
+        tnet_tensor::random::random_tt::<f64>(&[5, 6, 7, 4], &[1, 3, 4, 2, 1], &mut rng).tensor;
     add_noise(&mut tt, 0.01, &mut rng);
     write("tt_in.npy", &tt)?;
     let script = workspace_root().join("xtask/python/tensorly_fixtures.py");

@@ -3,7 +3,8 @@ use rayon::prelude::*;
 use tnet_tensor::linalg::{leading_mode_vectors, matmul, solve_sym_right};
 use tnet_tensor::random::SeededRng;
 use tnet_tensor::{
-    check_tensor_norm, mode_view, mttkrp, rank_matrix, RankAxis, RankContractionPlan, Scalar, TensorError,
+    RankAxis, RankContractionPlan, Scalar, TensorError, check_tensor_norm, mode_view, mttkrp,
+    rank_matrix,
 };
 
 use crate::CpTensor;
@@ -80,14 +81,22 @@ pub fn parafac<T: Scalar>(
     let order = x.ndim();
     if order < 2 {
         return Err(TensorError::Invalid(
-            "CP decomposition needs a tensor of at least 2 modes (a vector is its own rank-1 CP)".into(),
+            "CP decomposition needs a tensor of at least 2 modes (a vector is its own rank-1 CP)"
+                .into(),
         ));
     }
     if rank == 0 {
-        return Err(TensorError::BadRank { mode: 0, rank, allowed: "the CP rank must be at least 1".into() });
+        return Err(TensorError::BadRank {
+            mode: 0,
+            rank,
+            allowed: "the CP rank must be at least 1".into(),
+        });
     }
-    if !(opts.tol >= 0.0 && opts.l2_reg >= 0.0) {
-        return Err(TensorError::Invalid(format!("tol and l2_reg must be >= 0, got {} and {}", opts.tol, opts.l2_reg)));
+    if opts.tol.is_nan() || opts.tol < 0.0 || opts.l2_reg.is_nan() || opts.l2_reg < 0.0 {
+        return Err(TensorError::Invalid(format!(
+            "tol and l2_reg must be >= 0, got {} and {}",
+            opts.tol, opts.l2_reg
+        )));
     }
     let mut fixed = vec![false; order];
     for &m in &opts.fixed_modes {
@@ -104,8 +113,10 @@ pub fn parafac<T: Scalar>(
     let (left, right): (Vec<usize>, Vec<usize>) = ((0..half).collect(), (half..order).collect());
     // Contraction plans (with their buffers) made once: the same contractions run every sweep.
     let sides = [(&left, &right), (&right, &left)];
-    let mut outer: Vec<RankContractionPlan<T>> =
-        sides.iter().map(|(_, other)| RankContractionPlan::new(xv.shape(), &all_axes, other, rank)).collect();
+    let mut outer: Vec<RankContractionPlan<T>> = sides
+        .iter()
+        .map(|(_, other)| RankContractionPlan::new(xv.shape(), &all_axes, other, rank))
+        .collect();
     let mut inner: Vec<Vec<RankContractionPlan<T>>> = sides
         .iter()
         .zip(&outer)
@@ -128,7 +139,14 @@ pub fn parafac<T: Scalar>(
     let mut last_state: Option<(Array1<T>, Vec<Array2<T>>)> = None;
     if fixed.iter().all(|&f| f) || opts.n_iter_max == 0 {
         let m = mttkrp(&xv, &views(&factors), order - 1)?;
-        errors.push(error_from_mttkrp(norm_x, &weights, &factors, &grams, order - 1, &m));
+        errors.push(error_from_mttkrp(
+            norm_x,
+            &weights,
+            &factors,
+            &grams,
+            order - 1,
+            &m,
+        ));
     }
     for it in 0..opts.n_iter_max {
         if fixed.iter().all(|&f| f) {
@@ -168,8 +186,11 @@ pub fn parafac<T: Scalar>(
             let (w_last, f_last) = last_state.as_ref().expect("saved on even sweeps");
             let jump = T::from_f64((it as f64).powf(1.0 / acc_pow));
             let w_new = w_last + &((&weights - w_last) * jump);
-            let f_new: Vec<Array2<T>> =
-                f_last.iter().zip(&factors).map(|(a, b)| a + &((b - a) * jump)).collect();
+            let f_new: Vec<Array2<T>> = f_last
+                .iter()
+                .zip(&factors)
+                .map(|(a, b)| a + &((b - a) * jump))
+                .collect();
             let g_new: Vec<Array2<T>> = f_new.iter().map(|f| matmul(f.t(), f.view())).collect();
             let m_new = mttkrp(&xv, &views(&f_new), k)?;
             let err_new = error_from_mttkrp(norm_x, &w_new, &f_new, &g_new, k, &m_new);
@@ -196,7 +217,12 @@ pub fn parafac<T: Scalar>(
     if opts.normalize_factors {
         cp.normalize();
     }
-    Ok(CpFit { cp, errors, iterations, converged })
+    Ok(CpFit {
+        cp,
+        errors,
+        iterations,
+        converged,
+    })
 }
 
 fn views<T: Scalar>(factors: &[Array2<T>]) -> Vec<ArrayView2<'_, T>> {
@@ -237,8 +263,10 @@ fn initialize<T: Scalar>(
         }
         CpInit::Random { seed } => {
             let mut rng = SeededRng::new(*seed);
-            let factors =
-                shape.iter().map(|&i| Array2::from_shape_simple_fn((i, rank), || T::from_f64(rng.uniform()))).collect();
+            let factors = shape
+                .iter()
+                .map(|&i| Array2::from_shape_simple_fn((i, rank), || T::from_f64(rng.uniform())))
+                .collect();
             Ok((Array1::from_elem(rank, T::one()), factors))
         }
         CpInit::Given(cp) => {
@@ -295,7 +323,12 @@ fn error_from_mttkrp<T: Scalar>(
     let rank = weights.len();
     let mut iprod = 0.0f64;
     for r in 0..rank {
-        let col: f64 = m.column(r).iter().zip(factors[k].column(r)).map(|(a, b)| a.as_f64() * b.as_f64()).sum();
+        let col: f64 = m
+            .column(r)
+            .iter()
+            .zip(factors[k].column(r))
+            .map(|(a, b)| a.as_f64() * b.as_f64())
+            .sum();
         iprod += weights[r].as_f64() * col;
     }
     let mut norm_hat = 0.0f64;
@@ -306,5 +339,9 @@ fn error_from_mttkrp<T: Scalar>(
         }
     }
     let err2 = norm_x * norm_x - 2.0 * iprod + norm_hat;
-    if norm_x == 0.0 { err2.max(0.0).sqrt() } else { err2.max(0.0).sqrt() / norm_x }
+    if norm_x == 0.0 {
+        err2.max(0.0).sqrt()
+    } else {
+        err2.max(0.0).sqrt() / norm_x
+    }
 }

@@ -14,7 +14,9 @@ impl<T: Scalar> CpTensor<T> {
     /// Checks that every factor has `R = weights.len()` columns.
     pub fn new(weights: Array1<T>, factors: Vec<Array2<T>>) -> Result<Self, TensorError> {
         if factors.is_empty() {
-            return Err(TensorError::Invalid("a CP tensor needs at least one factor".into()));
+            return Err(TensorError::Invalid(
+                "a CP tensor needs at least one factor".into(),
+            ));
         }
         for (k, f) in factors.iter().enumerate() {
             if f.ncols() != weights.len() {

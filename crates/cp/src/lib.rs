@@ -15,7 +15,7 @@
 mod als;
 mod cp_tensor;
 
-pub use als::{parafac, CpFit, CpInit, ParafacOptions};
+pub use als::{CpFit, CpInit, ParafacOptions, parafac};
 pub use cp_tensor::CpTensor;
 
 pub use tnet_tensor::TensorError;

@@ -1,12 +1,16 @@
 //! CP-ALS against exact low-rank tensors, hand-made cases and the properties ALS must keep.
 
-use ndarray::{array, Array1, Array2, ArrayD, IxDyn};
-use tnet_cp::{parafac, CpInit, CpTensor, ParafacOptions};
-use tnet_tensor::random::{add_noise, random_cp, random_matrix, SeededRng};
-use tnet_tensor::{relative_error, TensorError};
+use ndarray::{Array1, Array2, ArrayD, IxDyn, array};
+use tnet_cp::{CpInit, CpTensor, ParafacOptions, parafac};
+use tnet_tensor::random::{SeededRng, add_noise, random_cp, random_matrix};
+use tnet_tensor::{TensorError, relative_error};
 
 fn opts(n_iter_max: usize, tol: f64) -> ParafacOptions<f64> {
-    ParafacOptions { n_iter_max, tol, ..Default::default() }
+    ParafacOptions {
+        n_iter_max,
+        tol,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -24,7 +28,11 @@ fn exact_recovery_orders_3_to_8() {
         let x = random_cp::<f64>(&shape, 3, &mut rng).tensor;
         let fit = parafac(&x.view(), 3, &opts(1000, 0.0)).unwrap();
         let rel = relative_error(&x.view(), &fit.cp.to_tensor().view()).unwrap();
-        assert!(rel < 1e-9, "shape {shape:?}: relative error {rel} after {} sweeps", fit.iterations);
+        assert!(
+            rel < 1e-9,
+            "shape {shape:?}: relative error {rel} after {} sweeps",
+            fit.iterations
+        );
     }
 }
 
@@ -33,7 +41,15 @@ fn rank_one_integer_case_by_hand() {
     // x[i, j, k] = a_i b_j c_k; one ALS sweep from any start recovers it exactly.
     let (a, b, c) = ([1.0, 2.0], [1.0, 0.0, 1.0], [3.0, 4.0]);
     let x = ArrayD::from_shape_fn(IxDyn(&[2, 3, 2]), |i| a[i[0]] * b[i[1]] * c[i[2]]);
-    let fit = parafac(&x.view(), 1, &ParafacOptions { normalize_factors: true, ..opts(5, 0.0) }).unwrap();
+    let fit = parafac(
+        &x.view(),
+        1,
+        &ParafacOptions {
+            normalize_factors: true,
+            ..opts(5, 0.0)
+        },
+    )
+    .unwrap();
     // Normalized: weight = ||a|| ||b|| ||c|| = sqrt(5) sqrt(2) 5.
     assert!((fit.cp.weights[0].abs() - 5f64.sqrt() * 2f64.sqrt() * 5.0).abs() < 1e-10);
     let rec = fit.cp.to_tensor();
@@ -58,11 +74,23 @@ fn als_error_never_increases_and_matches_the_true_error() {
     add_noise(&mut x, 0.1, &mut rng);
     let fit = parafac(&x.view(), 4, &opts(60, 0.0)).unwrap();
     assert_eq!(fit.errors.len(), 60);
-    assert!(fit.errors.windows(2).all(|w| w[1] <= w[0] + 1e-12), "{:?}", fit.errors);
+    assert!(
+        fit.errors.windows(2).all(|w| w[1] <= w[0] + 1e-12),
+        "{:?}",
+        fit.errors
+    );
     let true_err = relative_error(&x.view(), &fit.cp.to_tensor().view()).unwrap();
     assert!((fit.errors.last().unwrap() - true_err).abs() < 1e-9);
     // Random init too.
-    let fit = parafac(&x.view(), 4, &ParafacOptions { init: CpInit::Random { seed: 3 }, ..opts(60, 0.0) }).unwrap();
+    let fit = parafac(
+        &x.view(),
+        4,
+        &ParafacOptions {
+            init: CpInit::Random { seed: 3 },
+            ..opts(60, 0.0)
+        },
+    )
+    .unwrap();
     assert!(fit.errors.windows(2).all(|w| w[1] <= w[0] + 1e-12));
 }
 
@@ -81,10 +109,18 @@ fn fixed_modes_are_left_unchanged() {
     let x = random_cp::<f64>(&[8, 7, 6], 3, &mut rng).tensor;
     let start = CpTensor::new(
         Array1::ones(3),
-        vec![random_matrix::<f64>(8, 3, &mut rng), random_matrix::<f64>(7, 3, &mut rng), random_matrix::<f64>(6, 3, &mut rng)],
+        vec![
+            random_matrix::<f64>(8, 3, &mut rng),
+            random_matrix::<f64>(7, 3, &mut rng),
+            random_matrix::<f64>(6, 3, &mut rng),
+        ],
     )
     .unwrap();
-    let o = ParafacOptions { init: CpInit::Given(start.clone()), fixed_modes: vec![1], ..opts(20, 0.0) };
+    let o = ParafacOptions {
+        init: CpInit::Given(start.clone()),
+        fixed_modes: vec![1],
+        ..opts(20, 0.0)
+    };
     let fit = parafac(&x.view(), 3, &o).unwrap();
     assert_eq!(fit.cp.factors[1], start.factors[1]);
     assert_ne!(fit.cp.factors[0], start.factors[0]);
@@ -96,8 +132,21 @@ fn ridge_shrinks_the_factors() {
     let mut rng = SeededRng::new(10);
     let x = random_cp::<f64>(&[8, 7, 6], 2, &mut rng).tensor;
     let plain = parafac(&x.view(), 2, &opts(30, 0.0)).unwrap();
-    let ridge = parafac(&x.view(), 2, &ParafacOptions { l2_reg: 10.0, ..opts(30, 0.0) }).unwrap();
-    let norm = |cp: &CpTensor<f64>| cp.factors.iter().map(|f| f.iter().map(|v| v * v).sum::<f64>()).sum::<f64>();
+    let ridge = parafac(
+        &x.view(),
+        2,
+        &ParafacOptions {
+            l2_reg: 10.0,
+            ..opts(30, 0.0)
+        },
+    )
+    .unwrap();
+    let norm = |cp: &CpTensor<f64>| {
+        cp.factors
+            .iter()
+            .map(|f| f.iter().map(|v| v * v).sum::<f64>())
+            .sum::<f64>()
+    };
     assert!(norm(&ridge.cp) < norm(&plain.cp));
     assert!(ridge.errors.last().unwrap() > plain.errors.last().unwrap());
 }
@@ -108,7 +157,15 @@ fn line_search_fits_at_least_as_well() {
     let mut x = random_cp::<f64>(&[10, 9, 8], 3, &mut rng).tensor;
     add_noise(&mut x, 0.05, &mut rng);
     let plain = parafac(&x.view(), 3, &opts(40, 0.0)).unwrap();
-    let ls = parafac(&x.view(), 3, &ParafacOptions { linesearch: true, ..opts(40, 0.0) }).unwrap();
+    let ls = parafac(
+        &x.view(),
+        3,
+        &ParafacOptions {
+            linesearch: true,
+            ..opts(40, 0.0)
+        },
+    )
+    .unwrap();
     let true_err = relative_error(&x.view(), &ls.cp.to_tensor().view()).unwrap();
     assert!((ls.errors.last().unwrap() - true_err).abs() < 1e-9);
     assert!(true_err <= plain.errors.last().unwrap() + 1e-6);
@@ -126,19 +183,45 @@ fn rank_above_mode_sizes_uses_random_columns() {
 #[test]
 fn bad_input_is_refused() {
     let x = ArrayD::<f64>::ones(IxDyn(&[3, 4]));
-    assert!(matches!(parafac(&x.view(), 0, &opts(5, 0.0)).unwrap_err(), TensorError::BadRank { rank: 0, .. }));
+    assert!(matches!(
+        parafac(&x.view(), 0, &opts(5, 0.0)).unwrap_err(),
+        TensorError::BadRank { rank: 0, .. }
+    ));
     let v = ArrayD::<f64>::ones(IxDyn(&[5]));
-    assert!(parafac(&v.view(), 1, &opts(5, 0.0)).unwrap_err().to_string().contains("at least 2 modes"));
+    assert!(
+        parafac(&v.view(), 1, &opts(5, 0.0))
+            .unwrap_err()
+            .to_string()
+            .contains("at least 2 modes")
+    );
     let e = ArrayD::<f64>::ones(IxDyn(&[3, 0]));
-    assert!(matches!(parafac(&e.view(), 1, &opts(5, 0.0)).unwrap_err(), TensorError::Empty { .. }));
-    let o = ParafacOptions { fixed_modes: vec![2], ..opts(5, 0.0) };
-    assert!(matches!(parafac(&x.view(), 1, &o).unwrap_err(), TensorError::BadMode { mode: 2, .. }));
+    assert!(matches!(
+        parafac(&e.view(), 1, &opts(5, 0.0)).unwrap_err(),
+        TensorError::Empty { .. }
+    ));
+    let o = ParafacOptions {
+        fixed_modes: vec![2],
+        ..opts(5, 0.0)
+    };
+    assert!(matches!(
+        parafac(&x.view(), 1, &o).unwrap_err(),
+        TensorError::BadMode { mode: 2, .. }
+    ));
 }
 
 #[test]
 fn works_in_f32() {
     let mut rng = SeededRng::new(13);
     let x = random_cp::<f32>(&[9, 8, 7], 2, &mut rng).tensor;
-    let fit = parafac(&x.view(), 2, &ParafacOptions { n_iter_max: 300, tol: 0.0, ..Default::default() }).unwrap();
+    let fit = parafac(
+        &x.view(),
+        2,
+        &ParafacOptions {
+            n_iter_max: 300,
+            tol: 0.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(relative_error(&x.view(), &fit.cp.to_tensor().view()).unwrap() < 1e-4);
 }

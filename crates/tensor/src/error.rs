@@ -12,11 +12,23 @@ pub enum TensorError {
     #[error("mode {mode} does not exist: the tensor has {order} modes (0..{order})")]
     BadMode { mode: usize, order: usize },
     #[error("shape mismatch in {what}: expected {expected}, got {got}")]
-    Shape { what: String, expected: String, got: String },
+    Shape {
+        what: String,
+        expected: String,
+        got: String,
+    },
     #[error("rank {rank} for mode {mode} is invalid: {allowed}")]
-    BadRank { mode: usize, rank: usize, allowed: String },
+    BadRank {
+        mode: usize,
+        rank: usize,
+        allowed: String,
+    },
     #[error("{what} expects {expected} ranks, got {got}")]
-    RankCount { what: String, expected: usize, got: usize },
+    RankCount {
+        what: String,
+        expected: usize,
+        got: usize,
+    },
     #[error("linear algebra failed in {what}: {reason}")]
     Linalg { what: String, reason: String },
     #[error("invalid argument: {0}")]

@@ -1,15 +1,24 @@
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, IxDyn, Zip};
 use rayon::prelude::*;
 
-use crate::{check_mode, mode_product_into, mode_view, Scalar, TensorError};
+use crate::{Scalar, TensorError, check_mode, mode_product_into, mode_view};
 
 /// Column-wise Khatri-Rao product in C order (TensorLy): for `A: I x R`, `B: J x R` the row
 /// `i * J + j` of the result is `A[i, :] * B[j, :]`. `skip` leaves one matrix out.
-pub fn khatri_rao<T: Scalar>(matrices: &[ArrayView2<'_, T>], skip: Option<usize>) -> Result<Array2<T>, TensorError> {
-    let used: Vec<&ArrayView2<'_, T>> =
-        matrices.iter().enumerate().filter(|(k, _)| Some(*k) != skip).map(|(_, m)| m).collect();
+pub fn khatri_rao<T: Scalar>(
+    matrices: &[ArrayView2<'_, T>],
+    skip: Option<usize>,
+) -> Result<Array2<T>, TensorError> {
+    let used: Vec<&ArrayView2<'_, T>> = matrices
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| Some(*k) != skip)
+        .map(|(_, m)| m)
+        .collect();
     let Some(first) = used.first() else {
-        return Err(TensorError::Invalid("khatri_rao needs at least one matrix".into()));
+        return Err(TensorError::Invalid(
+            "khatri_rao needs at least one matrix".into(),
+        ));
     };
     let r = first.ncols();
     if let Some(bad) = used.iter().find(|m| m.ncols() != r) {
@@ -26,7 +35,10 @@ pub fn khatri_rao<T: Scalar>(matrices: &[ArrayView2<'_, T>], skip: Option<usize>
         for i in 0..p {
             for j in 0..q {
                 let mut row = next.row_mut(i * q + j);
-                Zip::from(&mut row).and(out.row(i)).and(m.row(j)).for_each(|o, &a, &b| *o = a * b);
+                Zip::from(&mut row)
+                    .and(out.row(i))
+                    .and(m.row(j))
+                    .for_each(|o, &a, &b| *o = a * b);
             }
         }
         out = next;
@@ -63,7 +75,10 @@ impl<T: Scalar> RankContraction<T> {
         let rank = factors.first().map_or(1, |f| f.ncols());
         let mut plan = RankContractionPlan::new(x.shape(), axes, modes, rank);
         let data = plan.run(x.view(), factors).to_owned();
-        RankContraction { data, axes: plan.axes().to_vec() }
+        RankContraction {
+            data,
+            axes: plan.axes().to_vec(),
+        }
     }
 
     /// The `I_mode x R` matrix once only `mode` and the rank axis remain.
@@ -74,9 +89,20 @@ impl<T: Scalar> RankContraction<T> {
 
 /// The `I_mode x R` matrix of a contraction where only one mode and the rank axis remain.
 pub fn rank_matrix<T: Scalar>(data: &ArrayViewD<'_, T>, axes: &[Axis]) -> Array2<T> {
-    assert_eq!(axes.len(), 2, "exactly one mode and the rank axis must remain");
-    let m = data.view().into_dimensionality::<ndarray::Ix2>().expect("2 axes");
-    if axes[0] == Axis::Rank { m.t().as_standard_layout().into_owned() } else { m.to_owned() }
+    assert_eq!(
+        axes.len(),
+        2,
+        "exactly one mode and the rank axis must remain"
+    );
+    let m = data
+        .view()
+        .into_dimensionality::<ndarray::Ix2>()
+        .expect("2 axes");
+    if axes[0] == Axis::Rank {
+        m.t().as_standard_layout().into_owned()
+    } else {
+        m.to_owned()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -112,7 +138,11 @@ impl<T: Scalar> RankContractionPlan<T> {
     pub fn new(shape: &[usize], axes: &[Axis], modes: &[usize], rank: usize) -> Self {
         let mut shape = shape.to_vec();
         let mut axes = axes.to_vec();
-        let pos_of = |axes: &[Axis], m: usize| axes.iter().position(|a| *a == Axis::Mode(m)).expect("mode present");
+        let pos_of = |axes: &[Axis], m: usize| {
+            axes.iter()
+                .position(|a| *a == Axis::Mode(m))
+                .expect("mode present")
+        };
         let mut todo = modes.to_vec();
         todo.sort_by_key(|&m| std::cmp::Reverse(shape[pos_of(&axes, m)]));
         let mut steps = Vec::with_capacity(todo.len());
@@ -127,10 +157,17 @@ impl<T: Scalar> RankContractionPlan<T> {
                 Some(rank_pos) => {
                     axes.remove(pos);
                     shape.remove(pos);
-                    StepKind::Shared { rank_pos, axis: pos }
+                    StepKind::Shared {
+                        rank_pos,
+                        axis: pos,
+                    }
                 }
             };
-            steps.push(Step { mode, kind, out: ArrayD::zeros(IxDyn(&shape)) });
+            steps.push(Step {
+                mode,
+                kind,
+                out: ArrayD::zeros(IxDyn(&shape)),
+            });
         }
         Self { steps, axes, shape }
     }
@@ -147,22 +184,40 @@ impl<T: Scalar> RankContractionPlan<T> {
 
     /// Runs the plan on `x` (C-contiguous, of the planned shape); returns a view of the result
     /// (`x` itself when there is nothing to contract).
-    pub fn run<'a>(&'a mut self, x: ArrayViewD<'a, T>, factors: &[ArrayView2<'_, T>]) -> ArrayViewD<'a, T> {
+    pub fn run<'a>(
+        &'a mut self,
+        x: ArrayViewD<'a, T>,
+        factors: &[ArrayView2<'_, T>],
+    ) -> ArrayViewD<'a, T> {
         for k in 0..self.steps.len() {
             let (done, rest) = self.steps.split_at_mut(k);
-            let input = if k == 0 { x.view() } else { done[k - 1].out.view() };
+            let input = if k == 0 {
+                x.view()
+            } else {
+                done[k - 1].out.view()
+            };
             let step = &mut rest[0];
             let u = &factors[step.mode];
             match step.kind {
                 StepKind::Gemm { pos } => {
                     let v = mode_view(&input, pos).expect("plans run on C-contiguous tensors");
                     let (a, _, b) = v.dim();
-                    let flat = step.out.as_slice_mut().expect("plan buffers are contiguous");
-                    let o = ndarray::ArrayViewMut3::from_shape((a, u.ncols(), b), flat).expect("planned sizes");
+                    let flat = step
+                        .out
+                        .as_slice_mut()
+                        .expect("plan buffers are contiguous");
+                    let o = ndarray::ArrayViewMut3::from_shape((a, u.ncols(), b), flat)
+                        .expect("planned sizes");
                     mode_product_into(&v, u, o);
                 }
                 StepKind::Shared { rank_pos, axis } => {
-                    contract_shared_rank_into(&input, rank_pos, axis, u, step.out.as_slice_mut().expect("contiguous"));
+                    contract_shared_rank_into(
+                        &input,
+                        rank_pos,
+                        axis,
+                        u,
+                        step.out.as_slice_mut().expect("contiguous"),
+                    );
                 }
             }
         }
@@ -184,7 +239,13 @@ pub fn contract_shared_rank<T: Scalar>(
     let mut out_shape = z.shape().to_vec();
     out_shape.remove(axis);
     let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
-    contract_shared_rank_into(z, rank_pos, axis, u, out.as_slice_mut().expect("fresh array"));
+    contract_shared_rank_into(
+        z,
+        rank_pos,
+        axis,
+        u,
+        out.as_slice_mut().expect("fresh array"),
+    );
     out
 }
 
@@ -218,7 +279,9 @@ pub fn contract_shared_rank_into<T: Scalar>(
                     if c == 1 {
                         fma_into(dst, src, ui);
                     } else {
-                        for ((dc, sc), &w) in dst.chunks_exact_mut(c).zip(src.chunks_exact(c)).zip(ui) {
+                        for ((dc, sc), &w) in
+                            dst.chunks_exact_mut(c).zip(src.chunks_exact(c)).zip(ui)
+                        {
                             axpy_into(dc, sc, w);
                         }
                     }
@@ -226,9 +289,13 @@ pub fn contract_shared_rank_into<T: Scalar>(
             }
         };
         if parallel {
-            od.par_chunks_mut(b * rc).zip(zd.par_chunks(n_i * b * rc)).for_each(kernel);
+            od.par_chunks_mut(b * rc)
+                .zip(zd.par_chunks(n_i * b * rc))
+                .for_each(kernel);
         } else {
-            od.chunks_mut(b * rc).zip(zd.chunks(n_i * b * rc)).for_each(kernel);
+            od.chunks_mut(b * rc)
+                .zip(zd.chunks(n_i * b * rc))
+                .for_each(kernel);
         }
     } else {
         // z: (A, R, B, I, C) -> out (A, R, B, C)
@@ -245,9 +312,15 @@ pub fn contract_shared_rank_into<T: Scalar>(
             }
         };
         if parallel {
-            od.par_chunks_mut(b * c).zip(zd.par_chunks(b * n_i * c)).enumerate().for_each(kernel);
+            od.par_chunks_mut(b * c)
+                .zip(zd.par_chunks(b * n_i * c))
+                .enumerate()
+                .for_each(kernel);
         } else {
-            od.chunks_mut(b * c).zip(zd.chunks(b * n_i * c)).enumerate().for_each(kernel);
+            od.chunks_mut(b * c)
+                .zip(zd.chunks(b * n_i * c))
+                .enumerate()
+                .for_each(kernel);
         }
     }
 }
@@ -265,7 +338,11 @@ pub fn mttkrp<T: Scalar>(
     let n = x.ndim();
     check_mode(mode, n)?;
     if factors.len() != n {
-        return Err(TensorError::RankCount { what: "mttkrp (factors)".into(), expected: n, got: factors.len() });
+        return Err(TensorError::RankCount {
+            what: "mttkrp (factors)".into(),
+            expected: n,
+            got: factors.len(),
+        });
     }
     let r = factors[0].ncols();
     for (k, f) in factors.iter().enumerate() {

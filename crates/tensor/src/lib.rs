@@ -18,9 +18,9 @@
 mod error;
 mod khatri_rao;
 pub mod linalg;
+pub mod malloc;
 mod mode_product;
 mod norm;
-pub mod malloc;
 pub mod npy;
 pub mod random;
 mod scalar;
@@ -29,10 +29,10 @@ mod validate;
 
 pub use error::TensorError;
 pub use khatri_rao::{
-    contract_shared_rank, contract_shared_rank_into, khatri_rao, mttkrp, rank_matrix, Axis as RankAxis, RankContraction,
-    RankContractionPlan,
+    Axis as RankAxis, RankContraction, RankContractionPlan, contract_shared_rank,
+    contract_shared_rank_into, khatri_rao, mttkrp, rank_matrix,
 };
-pub use mode_product::{contract_modes, mode_dot, mode_product_into, multi_mode_dot, Transpose};
+pub use mode_product::{Transpose, contract_modes, mode_dot, mode_product_into, multi_mode_dot};
 pub use norm::{frobenius_norm, inner, relative_error, relative_error_blockwise};
 pub use scalar::Scalar;
 pub use unfold::{fold, mode_view, unfold};

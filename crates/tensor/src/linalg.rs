@@ -20,7 +20,12 @@ const PARALLEL_FLOPS: f64 = 2.0e6;
 /// Parallelism for a kernel of `flops` floating-point operations.
 pub fn par_for(flops: f64) -> Par {
     static TH: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    let th = *TH.get_or_init(|| std::env::var("TNET_PAR_FLOPS").ok().and_then(|v| v.parse().ok()).unwrap_or(PARALLEL_FLOPS));
+    let th = *TH.get_or_init(|| {
+        std::env::var("TNET_PAR_FLOPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(PARALLEL_FLOPS)
+    });
     if flops >= th && rayon::current_num_threads() > 1 {
         Par::rayon(0)
     } else {
@@ -39,8 +44,19 @@ pub fn gemm<T: Scalar>(
 ) {
     debug_assert_eq!(c.dim(), (a.nrows(), b.ncols()));
     debug_assert_eq!(a.ncols(), b.nrows());
-    let beta = if accumulate { Accum::Add } else { Accum::Replace };
-    faer::linalg::matmul::matmul(c.into_faer(), beta, a.into_faer(), b.into_faer(), alpha, par);
+    let beta = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
+    faer::linalg::matmul::matmul(
+        c.into_faer(),
+        beta,
+        a.into_faer(),
+        b.into_faer(),
+        alpha,
+        par,
+    );
 }
 
 /// `a @ b` into a new matrix.
@@ -96,7 +112,11 @@ pub fn mode_gram<T: Scalar>(view: &ArrayView3<'_, T>) -> Array2<T> {
     let n_pieces = n_slabs * per_slab;
     let piece = |p: usize| -> ArrayView2<'_, T> {
         let (k, c) = (p / per_slab, p % per_slab);
-        let slab = if along_a { view.index_axis(Axis(0), k) } else { view.index_axis(Axis(2), k).reversed_axes() };
+        let slab = if along_a {
+            view.index_axis(Axis(0), k)
+        } else {
+            view.index_axis(Axis(2), k).reversed_axes()
+        };
         let lo = c * PIECE_COLS;
         slab.slice_move(ndarray::s![.., lo..(lo + PIECE_COLS).min(cols)])
     };
@@ -156,10 +176,13 @@ pub fn sym_eigen<T: Scalar>(s: &ArrayView2<'_, T>) -> Result<(Vec<T>, Array2<T>)
             got: format!("{} x {}", n, s.ncols()),
         });
     }
-    let evd = s.into_faer().self_adjoint_eigen(Side::Lower).map_err(|e| TensorError::Linalg {
-        what: "symmetric eigendecomposition".into(),
-        reason: format!("{e:?}"),
-    })?;
+    let evd = s
+        .into_faer()
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|e| TensorError::Linalg {
+            what: "symmetric eigendecomposition".into(),
+            reason: format!("{e:?}"),
+        })?;
     let u = evd.U().into_ndarray();
     let w = evd.S().column_vector();
     // faer sorts ascending; reverse to the SVD's order.
@@ -184,7 +207,10 @@ pub fn leading_from_gram<T: Scalar>(
         )));
     }
     let (w, v) = sym_eigen(gram)?;
-    let mut u = v.slice(ndarray::s![.., ..k]).as_standard_layout().into_owned();
+    let mut u = v
+        .slice(ndarray::s![.., ..k])
+        .as_standard_layout()
+        .into_owned();
     svd_flip(&mut u, None);
     let s = w[..k].iter().map(|&x| x.max(T::zero()).sqrt()).collect();
     Ok((u, s))
@@ -199,11 +225,12 @@ pub fn leading_mode_vectors<T: Scalar>(
     leading_from_gram(&g.view(), k)
 }
 
+/// `(U, singular values, Vt)` of a thin SVD.
+pub type Svd<T> = (Array2<T>, Vec<T>, Array2<T>);
+
 /// Thin SVD `a = U diag(s) Vt` with `U: m x p`, `Vt: p x n`, `p = min(m, n)`, singular values
 /// decreasing, signs as `svd_flip`.
-pub fn thin_svd<T: Scalar>(
-    a: &ArrayView2<'_, T>,
-) -> Result<(Array2<T>, Vec<T>, Array2<T>), TensorError> {
+pub fn thin_svd<T: Scalar>(a: &ArrayView2<'_, T>) -> Result<Svd<T>, TensorError> {
     let svd = a.into_faer().thin_svd().map_err(|e| TensorError::Linalg {
         what: format!("thin SVD of a {} x {} matrix", a.nrows(), a.ncols()),
         reason: format!("{e:?}"),
@@ -219,7 +246,12 @@ pub fn thin_svd<T: Scalar>(
 /// Thin QR `a = Q R`, `Q: m x p` with orthonormal columns, `R: p x n`, `p = min(m, n)`.
 pub fn thin_qr<T: Scalar>(a: &ArrayView2<'_, T>) -> (Array2<T>, Array2<T>) {
     let qr = a.into_faer().qr();
-    let q = qr.compute_thin_Q().as_ref().into_ndarray().as_standard_layout().into_owned();
+    let q = qr
+        .compute_thin_Q()
+        .as_ref()
+        .into_ndarray()
+        .as_standard_layout()
+        .into_owned();
     let r = qr.thin_R().into_ndarray().as_standard_layout().into_owned();
     (q, r)
 }
@@ -235,14 +267,25 @@ pub fn solve_sym_right<T: Scalar>(
         return Err(TensorError::Shape {
             what: "symmetric solve".into(),
             expected: format!("V {r} x {r} and B with {r} columns"),
-            got: format!("V {} x {}, B {} x {}", v.nrows(), v.ncols(), b.nrows(), b.ncols()),
+            got: format!(
+                "V {} x {}, B {} x {}",
+                v.nrows(),
+                v.ncols(),
+                b.nrows(),
+                b.ncols()
+            ),
         });
     }
     // X V = B  <=>  V X^T = B^T (V symmetric).
     let mut rhs: Mat<T> = b.t().into_faer().to_owned();
     if let Ok(llt) = v.into_faer().llt(Side::Lower) {
         llt.solve_in_place(rhs.as_mut());
-        let x = rhs.as_ref().into_ndarray().t().as_standard_layout().into_owned();
+        let x = rhs
+            .as_ref()
+            .into_ndarray()
+            .t()
+            .as_standard_layout()
+            .into_owned();
         if x.iter().all(|e| e.is_finite()) {
             return Ok(x);
         }
@@ -258,7 +301,12 @@ pub fn solve_sym_right<T: Scalar>(
         T::one(),
         Par::Seq,
     );
-    Ok(out.as_ref().into_ndarray().t().as_standard_layout().into_owned())
+    Ok(out
+        .as_ref()
+        .into_ndarray()
+        .t()
+        .as_standard_layout()
+        .into_owned())
 }
 
 fn pseudo_inverse_sym<T: Scalar>(v: &ArrayView2<'_, T>) -> Result<Array2<T>, TensorError> {
@@ -296,15 +344,30 @@ pub fn leading_from_gram_warm<T: Scalar>(
     if prev.dim() != (n, k) || k == 0 || k >= n {
         return leading_from_gram(gram, k);
     }
-    let g_norm = gram.iter().map(|v| v.as_f64() * v.as_f64()).sum::<f64>().sqrt();
+    let g_norm = gram
+        .iter()
+        .map(|v| v.as_f64() * v.as_f64())
+        .sum::<f64>()
+        .sqrt();
     let tol = (100.0 * T::epsilon().as_f64()).max(1e-12) * g_norm;
     let mut u = prev.as_standard_layout().into_owned();
     for _ in 0..8 {
         let w = matmul(gram.view(), u.view());
         let h = matmul(u.t(), w.view());
         let mut residual = w.clone();
-        gemm(residual.view_mut(), true, u.view(), h.view(), -T::one(), Par::Seq);
-        let res = residual.iter().map(|v| v.as_f64() * v.as_f64()).sum::<f64>().sqrt();
+        gemm(
+            residual.view_mut(),
+            true,
+            u.view(),
+            h.view(),
+            -T::one(),
+            Par::Seq,
+        );
+        let res = residual
+            .iter()
+            .map(|v| v.as_f64() * v.as_f64())
+            .sum::<f64>()
+            .sqrt();
         if res <= tol {
             // Rayleigh-Ritz: rotate to the eigenvectors of the projected matrix.
             let (vals, q) = sym_eigen(&h.view())?;

@@ -1,9 +1,11 @@
 use faer::Par;
+use ndarray::{
+    ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, Axis, IxDyn, Zip,
+};
 use rayon::prelude::*;
-use ndarray::{ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, Axis, IxDyn, Zip};
 
-use crate::linalg::{gemm, par_for, PIECE_COLS};
-use crate::{check_mode, mode_view, Scalar, TensorError};
+use crate::linalg::{PIECE_COLS, gemm, par_for};
+use crate::{Scalar, TensorError, check_mode, mode_view};
 
 /// How `mode_dot` reads its matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +52,9 @@ pub fn multi_mode_dot<T: Scalar>(
     for (k, (&mode, m)) in modes.iter().zip(matrices).enumerate() {
         check_mode(mode, x.ndim())?;
         if std::mem::replace(&mut seen[mode], true) {
-            return Err(TensorError::Invalid(format!("mode {mode} listed twice in multi_mode_dot")));
+            return Err(TensorError::Invalid(format!(
+                "mode {mode} listed twice in multi_mode_dot"
+            )));
         }
         if Some(k) == skip {
             continue;
@@ -75,7 +79,10 @@ pub fn multi_mode_dot<T: Scalar>(
 /// Applies `x ×_mode w^T` for every `(mode, w)` with `w: I_mode x J` (no shape checks: the
 /// decomposition crates call it with shapes they built). Orders the products by how much
 /// each shrinks the tensor.
-pub fn contract_modes<T: Scalar>(x: &ArrayViewD<'_, T>, ops: &[(usize, ArrayView2<'_, T>)]) -> ArrayD<T> {
+pub fn contract_modes<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    ops: &[(usize, ArrayView2<'_, T>)],
+) -> ArrayD<T> {
     let mut order: Vec<usize> = (0..ops.len()).collect();
     order.sort_by(|&p, &q| {
         let rp = ops[p].1.ncols() as f64 / ops[p].1.nrows() as f64;
@@ -95,7 +102,11 @@ pub fn contract_modes<T: Scalar>(x: &ArrayViewD<'_, T>, ops: &[(usize, ArrayView
 }
 
 /// `x ×_mode w^T` for a C-contiguous `x` and `w: I_mode x J`.
-pub(crate) fn contract_one<T: Scalar>(x: &ArrayViewD<'_, T>, mode: usize, w: &ArrayView2<'_, T>) -> ArrayD<T> {
+pub(crate) fn contract_one<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    mode: usize,
+    w: &ArrayView2<'_, T>,
+) -> ArrayD<T> {
     let mut shape = x.shape().to_vec();
     shape[mode] = w.ncols();
     let mut out = ArrayD::<T>::zeros(IxDyn(&shape));
@@ -110,7 +121,11 @@ pub(crate) fn contract_one<T: Scalar>(x: &ArrayViewD<'_, T>, mode: usize, w: &Ar
 }
 
 /// `out (A, J, B) = view (A, I, B) ×_1 w^T` with `w: I x J`: GEMMs on slabs, no copies.
-pub fn mode_product_into<T: Scalar>(view: &ArrayView3<'_, T>, w: &ArrayView2<'_, T>, mut out: ArrayViewMut3<'_, T>) {
+pub fn mode_product_into<T: Scalar>(
+    view: &ArrayView3<'_, T>,
+    w: &ArrayView2<'_, T>,
+    mut out: ArrayViewMut3<'_, T>,
+) {
     let (a, i, b) = view.dim();
     let j = w.ncols();
     let flops = 2.0 * (a * i * b * j) as f64;
@@ -120,9 +135,17 @@ pub fn mode_product_into<T: Scalar>(view: &ArrayView3<'_, T>, w: &ArrayView2<'_,
         // (bounded packing buffers), one sequential GEMM per piece, pieces shared by the
         // threads in a single fork-join (cheaper than the GEMM's own parallel schedule here).
         let (mut o, v, long) = if a == 1 {
-            (out.index_axis_mut(Axis(0), 0), view.index_axis(Axis(0), 0), 1)
+            (
+                out.index_axis_mut(Axis(0), 0),
+                view.index_axis(Axis(0), 0),
+                1,
+            )
         } else {
-            (out.index_axis_mut(Axis(2), 0), view.index_axis(Axis(2), 0), 0)
+            (
+                out.index_axis_mut(Axis(2), 0),
+                view.index_axis(Axis(2), 0),
+                0,
+            )
         };
         let run = |o: ArrayViewMut2<'_, T>, v: ArrayView2<'_, T>, par: Par| {
             if a == 1 {

@@ -22,7 +22,9 @@ pub fn inner<T: Scalar>(a: &ArrayViewD<'_, T>, b: &ArrayViewD<'_, T>) -> Result<
         });
     }
     let mut acc = 0.0f64;
-    Zip::from(a).and(b).for_each(|x, y| acc += x.as_f64() * y.as_f64());
+    Zip::from(a)
+        .and(b)
+        .for_each(|x, y| acc += x.as_f64() * y.as_f64());
     Ok(acc)
 }
 
@@ -46,7 +48,11 @@ pub fn relative_error<T: Scalar>(
         diff += (a - b) * (a - b);
         norm += a * a;
     });
-    Ok(if norm > 0.0 { (diff / norm).sqrt() } else { diff.sqrt() })
+    Ok(if norm > 0.0 {
+        (diff / norm).sqrt()
+    } else {
+        diff.sqrt()
+    })
 }
 
 /// `||x - approx|| / ||x||` where the approximation is produced block by block along mode 0
@@ -83,5 +89,9 @@ pub fn relative_error_blockwise<T: Scalar>(
         });
         lo = hi;
     }
-    Ok(if norm > 0.0 { (diff / norm).sqrt() } else { diff.sqrt() })
+    Ok(if norm > 0.0 {
+        (diff / norm).sqrt()
+    } else {
+        diff.sqrt()
+    })
 }

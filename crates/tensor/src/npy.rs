@@ -19,8 +19,14 @@ pub enum NpyError {
     Format(String),
     #[error("unsupported dtype {0:?}: only float32 ('<f4') and float64 ('<f8') arrays are read")]
     DType(String),
-    #[error("the file holds {expected} bytes of data for shape {shape:?} but only {got} are present (truncated?)")]
-    Truncated { shape: Vec<usize>, expected: usize, got: usize },
+    #[error(
+        "the file holds {expected} bytes of data for shape {shape:?} but only {got} are present (truncated?)"
+    )]
+    Truncated {
+        shape: Vec<usize>,
+        expected: usize,
+        got: usize,
+    },
 }
 
 /// A float array read from a `.npy` file, in its stored precision.
@@ -52,9 +58,12 @@ const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// Reads the header of a `.npy` stream, leaving the reader at the start of the data.
 pub fn read_header(r: &mut impl Read) -> Result<NpyHeader, NpyError> {
     let mut magic = [0u8; 8];
-    r.read_exact(&mut magic).map_err(|_| NpyError::Format("file shorter than the .npy magic string".into()))?;
+    r.read_exact(&mut magic)
+        .map_err(|_| NpyError::Format("file shorter than the .npy magic string".into()))?;
     if &magic[..6] != MAGIC {
-        return Err(NpyError::Format("missing the \\x93NUMPY magic string".into()));
+        return Err(NpyError::Format(
+            "missing the \\x93NUMPY magic string".into(),
+        ));
     }
     let header_len = match magic[6] {
         1 => {
@@ -70,17 +79,23 @@ pub fn read_header(r: &mut impl Read) -> Result<NpyHeader, NpyError> {
         v => return Err(NpyError::Format(format!("unknown format version {v}"))),
     };
     if header_len > 1 << 20 {
-        return Err(NpyError::Format(format!("header length {header_len} is implausible")));
+        return Err(NpyError::Format(format!(
+            "header length {header_len} is implausible"
+        )));
     }
     let mut text = vec![0u8; header_len];
-    r.read_exact(&mut text).map_err(|_| NpyError::Format("header is truncated".into()))?;
+    r.read_exact(&mut text)
+        .map_err(|_| NpyError::Format("header is truncated".into()))?;
     let text = String::from_utf8_lossy(&text);
     parse_header_dict(&text)
 }
 
 fn dict_value<'a>(text: &'a str, key: &str) -> Result<&'a str, NpyError> {
     let pat = format!("'{key}':");
-    let start = text.find(&pat).ok_or_else(|| NpyError::Format(format!("header has no '{key}' field")))? + pat.len();
+    let start = text
+        .find(&pat)
+        .ok_or_else(|| NpyError::Format(format!("header has no '{key}' field")))?
+        + pat.len();
     Ok(text[start..].trim_start())
 }
 
@@ -97,7 +112,9 @@ fn parse_header_dict(text: &str) -> Result<NpyHeader, NpyError> {
     } else if fortran_v.starts_with("False") {
         false
     } else {
-        return Err(NpyError::Format("the 'fortran_order' field is neither True nor False".into()));
+        return Err(NpyError::Format(
+            "the 'fortran_order' field is neither True nor False".into(),
+        ));
     };
     let shape_v = dict_value(text, "shape")?;
     let inner = shape_v
@@ -111,7 +128,11 @@ fn parse_header_dict(text: &str) -> Result<NpyHeader, NpyError> {
         .map(|s| s.trim_end_matches('L').parse::<usize>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| NpyError::Format(format!("bad shape entry in ({inner}): {e}")))?;
-    Ok(NpyHeader { descr, fortran_order, shape })
+    Ok(NpyHeader {
+        descr,
+        fortran_order,
+        shape,
+    })
 }
 
 /// Reads a float32 or float64 `.npy` into a C-order array.
@@ -125,9 +146,21 @@ pub fn read_npy(mut r: impl Read) -> Result<NpyArray, NpyError> {
         other => return Err(NpyError::DType(other.to_string())),
     };
     if width == 4 {
-        Ok(NpyArray::F32(read_data::<f32, 4>(&mut r, &h, little, f32::from_le_bytes, f32::from_be_bytes)?))
+        Ok(NpyArray::F32(read_data::<f32, 4>(
+            &mut r,
+            &h,
+            little,
+            f32::from_le_bytes,
+            f32::from_be_bytes,
+        )?))
     } else {
-        Ok(NpyArray::F64(read_data::<f64, 8>(&mut r, &h, little, f64::from_le_bytes, f64::from_be_bytes)?))
+        Ok(NpyArray::F64(read_data::<f64, 8>(
+            &mut r,
+            &h,
+            little,
+            f64::from_le_bytes,
+            f64::from_be_bytes,
+        )?))
     }
 }
 
@@ -149,19 +182,31 @@ fn read_data<T: Scalar, const W: usize>(
         while got < want {
             let k = r.read(&mut buf[got..want])?;
             if k == 0 {
-                return Err(NpyError::Truncated { shape: h.shape.clone(), expected: n * W, got: filled * W + got });
+                return Err(NpyError::Truncated {
+                    shape: h.shape.clone(),
+                    expected: n * W,
+                    got: filled * W + got,
+                });
             }
             got += k;
         }
-        for (dst, chunk) in data[filled..filled + want / W].iter_mut().zip(buf[..want].chunks_exact(W)) {
+        for (dst, chunk) in data[filled..filled + want / W]
+            .iter_mut()
+            .zip(buf[..want].chunks_exact(W))
+        {
             let bytes: [u8; W] = chunk.try_into().expect("exact chunk");
-            *dst = if little { from_le(bytes) } else { from_be(bytes) };
+            *dst = if little {
+                from_le(bytes)
+            } else {
+                from_be(bytes)
+            };
         }
         filled += want / W;
     }
     let shape = IxDyn(&h.shape);
     let arr = if h.fortran_order {
-        let f = ArrayD::from_shape_vec(shape.f(), data).map_err(|e| NpyError::Format(e.to_string()))?;
+        let f =
+            ArrayD::from_shape_vec(shape.f(), data).map_err(|e| NpyError::Format(e.to_string()))?;
         f.as_standard_layout().into_owned()
     } else {
         ArrayD::from_shape_vec(shape, data).map_err(|e| NpyError::Format(e.to_string()))?
@@ -170,12 +215,21 @@ fn read_data<T: Scalar, const W: usize>(
 }
 
 /// Writes a C-order little-endian `.npy` (format 1.0).
-pub fn write_npy<T: Scalar>(mut w: impl Write, a: &ndarray::ArrayViewD<'_, T>) -> Result<(), NpyError> {
+pub fn write_npy<T: Scalar>(
+    mut w: impl Write,
+    a: &ndarray::ArrayViewD<'_, T>,
+) -> Result<(), NpyError> {
     let descr = if T::DTYPE == "f32" { "<f4" } else { "<f8" };
     let shape = match a.shape() {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
-        s => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        s => format!(
+            "({})",
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // Pad so that the data starts on a 64-byte boundary, ending with a newline.

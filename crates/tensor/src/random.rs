@@ -5,7 +5,7 @@
 use ndarray::{Array1, Array2, Array3, ArrayD, IxDyn};
 
 use crate::linalg::{matmul, thin_qr};
-use crate::{contract_modes, khatri_rao, Scalar};
+use crate::{Scalar, contract_modes, khatri_rao};
 
 /// xoshiro256** seeded through splitmix64.
 #[derive(Debug, Clone)]
@@ -24,7 +24,10 @@ impl SeededRng {
             x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             x ^ (x >> 31)
         };
-        Self { s: [next(), next(), next(), next()], spare_normal: None }
+        Self {
+            s: [next(), next(), next(), next()],
+            spare_normal: None,
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -81,7 +84,8 @@ pub fn random_orthonormal<T: Scalar>(rows: usize, cols: usize, rng: &mut SeededR
 /// Adds Gaussian noise of Frobenius norm `level * ||x||` (so `level = 0.01` is 1 % noise).
 pub fn add_noise<T: Scalar>(x: &mut ArrayD<T>, level: f64, rng: &mut SeededRng) {
     let noise = random_normal::<T>(x.shape(), rng);
-    let scale = level * crate::frobenius_norm(&x.view()) / crate::frobenius_norm(&noise.view()).max(f64::MIN_POSITIVE);
+    let scale = level * crate::frobenius_norm(&x.view())
+        / crate::frobenius_norm(&noise.view()).max(f64::MIN_POSITIVE);
     x.zip_mut_with(&noise, |a, &n| *a += n * T::from_f64(scale));
 }
 
@@ -93,14 +97,29 @@ pub struct RandomTucker<T> {
 }
 
 /// Exact rank-`ranks` Tucker tensor of `shape` (requires `ranks[k] <= shape[k]`).
-pub fn random_tucker<T: Scalar>(shape: &[usize], ranks: &[usize], rng: &mut SeededRng) -> RandomTucker<T> {
+pub fn random_tucker<T: Scalar>(
+    shape: &[usize],
+    ranks: &[usize],
+    rng: &mut SeededRng,
+) -> RandomTucker<T> {
     assert_eq!(shape.len(), ranks.len(), "one rank per mode");
     let core = random_normal::<T>(ranks, rng);
-    let factors: Vec<Array2<T>> =
-        shape.iter().zip(ranks).map(|(&i, &r)| random_orthonormal::<T>(i, r, rng)).collect();
-    let ops: Vec<_> = factors.iter().enumerate().map(|(k, f)| (k, f.t())).collect();
+    let factors: Vec<Array2<T>> = shape
+        .iter()
+        .zip(ranks)
+        .map(|(&i, &r)| random_orthonormal::<T>(i, r, rng))
+        .collect();
+    let ops: Vec<_> = factors
+        .iter()
+        .enumerate()
+        .map(|(k, f)| (k, f.t()))
+        .collect();
     let tensor = contract_modes(&core.view(), &ops);
-    RandomTucker { tensor, core, factors }
+    RandomTucker {
+        tensor,
+        core,
+        factors,
+    }
 }
 
 /// An exact CP tensor: unit weights and normal factors.
@@ -112,10 +131,17 @@ pub struct RandomCp<T> {
 
 /// Exact rank-`rank` CP tensor of `shape` with normal factors.
 pub fn random_cp<T: Scalar>(shape: &[usize], rank: usize, rng: &mut SeededRng) -> RandomCp<T> {
-    let factors: Vec<Array2<T>> = shape.iter().map(|&i| random_matrix::<T>(i, rank, rng)).collect();
+    let factors: Vec<Array2<T>> = shape
+        .iter()
+        .map(|&i| random_matrix::<T>(i, rank, rng))
+        .collect();
     let weights = Array1::from_elem(rank, T::one());
     let tensor = cp_dense(&weights, &factors);
-    RandomCp { tensor, weights, factors }
+    RandomCp {
+        tensor,
+        weights,
+        factors,
+    }
 }
 
 /// Dense tensor of a CP model: `X_(0) = U_0 diag(w) khatri_rao(U_1..)^T`.
@@ -123,7 +149,9 @@ pub fn cp_dense<T: Scalar>(weights: &Array1<T>, factors: &[Array2<T>]) -> ArrayD
     let shape: Vec<usize> = factors.iter().map(|f| f.nrows()).collect();
     let first = &factors[0] * &weights.view().insert_axis(ndarray::Axis(0));
     let flat = if factors.len() == 1 {
-        first.sum_axis(ndarray::Axis(1)).insert_axis(ndarray::Axis(1))
+        first
+            .sum_axis(ndarray::Axis(1))
+            .insert_axis(ndarray::Axis(1))
     } else {
         let views: Vec<_> = factors[1..].iter().map(|f| f.view()).collect();
         let kr = khatri_rao(&views, None).expect("factors share the rank");
@@ -146,7 +174,9 @@ pub fn random_tt<T: Scalar>(shape: &[usize], ranks: &[usize], rng: &mut SeededRn
         .enumerate()
         .map(|(k, &i)| {
             let scale = T::from_f64(1.0 / (ranks[k] as f64).sqrt());
-            Array3::from_shape_simple_fn((ranks[k], i, ranks[k + 1]), || T::from_f64(rng.normal()) * scale)
+            Array3::from_shape_simple_fn((ranks[k], i, ranks[k + 1]), || {
+                T::from_f64(rng.normal()) * scale
+            })
         })
         .collect();
     let tensor = tt_dense(&cores);
@@ -157,13 +187,21 @@ pub fn random_tt<T: Scalar>(shape: &[usize], ranks: &[usize], rng: &mut SeededRn
 pub fn tt_dense<T: Scalar>(cores: &[Array3<T>]) -> ArrayD<T> {
     let shape: Vec<usize> = cores.iter().map(|c| c.dim().1).collect();
     let (r0, i0, r1) = cores[0].dim();
-    let mut acc = cores[0].view().into_shape_with_order((r0 * i0, r1)).expect("contiguous").to_owned();
+    let mut acc = cores[0]
+        .view()
+        .into_shape_with_order((r0 * i0, r1))
+        .expect("contiguous")
+        .to_owned();
     for core in &cores[1..] {
         let (ra, i, rb) = core.dim();
-        let cm = core.view().into_shape_with_order((ra, i * rb)).expect("contiguous");
+        let cm = core
+            .view()
+            .into_shape_with_order((ra, i * rb))
+            .expect("contiguous");
         let next = matmul(acc.view(), cm);
         let rows = next.nrows() * i;
         acc = next.into_shape_with_order((rows, rb)).expect("sizes");
     }
-    acc.into_shape_with_order(IxDyn(&shape)).expect("first and last TT ranks are 1")
+    acc.into_shape_with_order(IxDyn(&shape))
+        .expect("first and last TT ranks are 1")
 }

@@ -1,6 +1,6 @@
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayView3, ArrayViewD, Axis, IxDyn};
 
-use crate::{check_mode, Scalar, TensorError};
+use crate::{Scalar, TensorError, check_mode};
 
 /// Zero-copy view of a C-contiguous tensor as `(A, I_mode, B)`, where `A` is the product of
 /// the modes before `mode` and `B` of those after it.
@@ -34,7 +34,8 @@ pub fn unfold<T: Scalar>(x: &ArrayViewD<'_, T>, mode: usize) -> Result<Array2<T>
     let (a, i, b) = v.dim();
     let mut out = Array2::<T>::zeros((i, a * b));
     for (ai, slab) in v.axis_iter(Axis(0)).enumerate() {
-        out.slice_mut(ndarray::s![.., ai * b..(ai + 1) * b]).assign(&slab);
+        out.slice_mut(ndarray::s![.., ai * b..(ai + 1) * b])
+            .assign(&slab);
     }
     Ok(out)
 }

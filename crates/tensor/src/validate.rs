@@ -8,7 +8,9 @@ pub fn check_tensor<T: Scalar>(x: &ArrayViewD<'_, T>) -> Result<(), TensorError>
         return Err(TensorError::ZeroOrder);
     }
     if x.is_empty() {
-        return Err(TensorError::Empty { shape: x.shape().to_vec() });
+        return Err(TensorError::Empty {
+            shape: x.shape().to_vec(),
+        });
     }
     check_finite(x)
 }
@@ -20,7 +22,9 @@ pub fn check_tensor_norm<T: Scalar>(x: &ArrayViewD<'_, T>) -> Result<f64, Tensor
         return Err(TensorError::ZeroOrder);
     }
     if x.is_empty() {
-        return Err(TensorError::Empty { shape: x.shape().to_vec() });
+        return Err(TensorError::Empty {
+            shape: x.shape().to_vec(),
+        });
     }
     let norm = crate::frobenius_norm(x);
     if !norm.is_finite() {

@@ -2,11 +2,14 @@
 
 use std::io::Cursor;
 
-use ndarray::{array, ArrayD, IxDyn};
-use tnet_tensor::npy::{read_npy, write_npy, NpyArray, NpyError};
+use ndarray::{ArrayD, IxDyn, array};
+use tnet_tensor::npy::{NpyArray, NpyError, read_npy, write_npy};
 
 fn header(descr: &str, fortran: bool, shape: &str) -> Vec<u8> {
-    let mut h = format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
+    let mut h = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+        if fortran { "True" } else { "False" }
+    );
     while (10 + h.len() + 1) % 64 != 0 {
         h.push(' ');
     }
@@ -19,10 +22,14 @@ fn header(descr: &str, fortran: bool, shape: &str) -> Vec<u8> {
 
 #[test]
 fn round_trip_f32_and_f64() {
-    let a = ArrayD::from_shape_vec(IxDyn(&[2, 3, 4]), (0..24).map(|v| v as f64 * 0.5).collect()).unwrap();
+    let a = ArrayD::from_shape_vec(IxDyn(&[2, 3, 4]), (0..24).map(|v| v as f64 * 0.5).collect())
+        .unwrap();
     let mut buf = Vec::new();
     write_npy(&mut buf, &a.view()).unwrap();
-    assert_eq!(read_npy(Cursor::new(&buf)).unwrap(), NpyArray::F64(a.clone()));
+    assert_eq!(
+        read_npy(Cursor::new(&buf)).unwrap(),
+        NpyArray::F64(a.clone())
+    );
     let b = a.mapv(|v| v as f32);
     let mut buf = Vec::new();
     write_npy(&mut buf, &b.view()).unwrap();
@@ -36,7 +43,10 @@ fn fortran_order_is_read_correctly() {
     for v in [1.0f64, 4., 2., 5., 3., 6.] {
         f.extend_from_slice(&v.to_le_bytes());
     }
-    assert_eq!(read_npy(Cursor::new(f)).unwrap(), NpyArray::F64(array![[1., 2., 3.], [4., 5., 6.]].into_dyn()));
+    assert_eq!(
+        read_npy(Cursor::new(f)).unwrap(),
+        NpyArray::F64(array![[1., 2., 3.], [4., 5., 6.]].into_dyn())
+    );
 }
 
 #[test]
@@ -45,14 +55,20 @@ fn big_endian_is_read() {
     for v in [1.5f32, -2.0] {
         f.extend_from_slice(&v.to_be_bytes());
     }
-    assert_eq!(read_npy(Cursor::new(f)).unwrap(), NpyArray::F32(array![1.5f32, -2.0].into_dyn()));
+    assert_eq!(
+        read_npy(Cursor::new(f)).unwrap(),
+        NpyArray::F32(array![1.5f32, -2.0].into_dyn())
+    );
 }
 
 #[test]
 fn other_dtypes_corrupt_and_truncated_files_are_named() {
     let f = header("<i8", false, "(2,)");
     assert!(matches!(read_npy(Cursor::new(f)), Err(NpyError::DType(d)) if d == "<i8"));
-    assert!(matches!(read_npy(Cursor::new(b"not a numpy file".to_vec())), Err(NpyError::Format(_))));
+    assert!(matches!(
+        read_npy(Cursor::new(b"not a numpy file".to_vec())),
+        Err(NpyError::Format(_))
+    ));
     let mut f = header("<f8", false, "(4,)");
     f.extend_from_slice(&1.0f64.to_le_bytes());
     match read_npy(Cursor::new(f)) {

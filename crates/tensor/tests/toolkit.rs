@@ -1,11 +1,14 @@
 //! The dense-tensor toolkit against cases worked out by hand and against identities.
 
-use ndarray::{array, Array2, ArrayD, IxDyn};
-use tnet_tensor::linalg::{leading_from_gram, leading_from_gram_warm, matmul, mode_gram, solve_sym_right, svd_flip, sym_eigen, thin_qr, thin_svd};
-use tnet_tensor::random::{random_matrix, random_normal, random_orthonormal, SeededRng};
+use ndarray::{Array2, ArrayD, IxDyn, array};
+use tnet_tensor::linalg::{
+    leading_from_gram, leading_from_gram_warm, matmul, mode_gram, solve_sym_right, svd_flip,
+    sym_eigen, thin_qr, thin_svd,
+};
+use tnet_tensor::random::{SeededRng, random_matrix, random_normal, random_orthonormal};
 use tnet_tensor::{
-    check_tensor, fold, frobenius_norm, khatri_rao, mode_dot, mode_view, mttkrp, multi_mode_dot, relative_error, unfold,
-    TensorError, Transpose,
+    TensorError, Transpose, check_tensor, fold, frobenius_norm, khatri_rao, mode_dot, mode_view,
+    mttkrp, multi_mode_dot, relative_error, unfold,
 };
 
 fn arange(shape: &[usize]) -> ArrayD<f64> {
@@ -17,9 +20,18 @@ fn arange(shape: &[usize]) -> ArrayD<f64> {
 fn unfold_matches_hand_computed_c_order() {
     // x[i, j, k] = 6 i + 2 j + k for shape (2, 3, 2).
     let x = arange(&[2, 3, 2]);
-    assert_eq!(unfold(&x.view(), 0).unwrap(), array![[0., 1., 2., 3., 4., 5.], [6., 7., 8., 9., 10., 11.]]);
-    assert_eq!(unfold(&x.view(), 1).unwrap(), array![[0., 1., 6., 7.], [2., 3., 8., 9.], [4., 5., 10., 11.]]);
-    assert_eq!(unfold(&x.view(), 2).unwrap(), array![[0., 2., 4., 6., 8., 10.], [1., 3., 5., 7., 9., 11.]]);
+    assert_eq!(
+        unfold(&x.view(), 0).unwrap(),
+        array![[0., 1., 2., 3., 4., 5.], [6., 7., 8., 9., 10., 11.]]
+    );
+    assert_eq!(
+        unfold(&x.view(), 1).unwrap(),
+        array![[0., 1., 6., 7.], [2., 3., 8., 9.], [4., 5., 10., 11.]]
+    );
+    assert_eq!(
+        unfold(&x.view(), 2).unwrap(),
+        array![[0., 2., 4., 6., 8., 10.], [1., 3., 5., 7., 9., 11.]]
+    );
 }
 
 #[test]
@@ -39,7 +51,10 @@ fn fold_rejects_wrong_shape() {
     let m = Array2::<f64>::zeros((3, 5));
     let err = fold(&m.view(), 1, &[2, 3, 2]).unwrap_err();
     assert!(matches!(err, TensorError::Shape { .. }), "{err}");
-    assert!(matches!(fold(&m.view(), 3, &[2, 3, 2]).unwrap_err(), TensorError::BadMode { mode: 3, order: 3 }));
+    assert!(matches!(
+        fold(&m.view(), 3, &[2, 3, 2]).unwrap_err(),
+        TensorError::BadMode { mode: 3, order: 3 }
+    ));
 }
 
 #[test]
@@ -47,12 +62,21 @@ fn mode_dot_small_case_by_hand() {
     // x (2, 2): [[1, 2], [3, 4]]; M (1 x 2) = [[1, 10]] on mode 0 gives [[31, 42]].
     let x = array![[1., 2.], [3., 4.]].into_dyn();
     let m = array![[1., 10.]];
-    assert_eq!(mode_dot(&x.view(), &m.view(), 0, Transpose::No).unwrap(), array![[31., 42.]].into_dyn());
+    assert_eq!(
+        mode_dot(&x.view(), &m.view(), 0, Transpose::No).unwrap(),
+        array![[31., 42.]].into_dyn()
+    );
     // On mode 1: rows dotted with (1, 10): [21, 43].
-    assert_eq!(mode_dot(&x.view(), &m.view(), 1, Transpose::No).unwrap(), array![[21.], [43.]].into_dyn());
+    assert_eq!(
+        mode_dot(&x.view(), &m.view(), 1, Transpose::No).unwrap(),
+        array![[21.], [43.]].into_dyn()
+    );
     // Transposed: M^T given as a 2 x 1 matrix.
     let mt = array![[1.], [10.]];
-    assert_eq!(mode_dot(&x.view(), &mt.view(), 0, Transpose::Yes).unwrap(), array![[31., 42.]].into_dyn());
+    assert_eq!(
+        mode_dot(&x.view(), &mt.view(), 0, Transpose::Yes).unwrap(),
+        array![[31., 42.]].into_dyn()
+    );
 }
 
 #[test]
@@ -65,8 +89,16 @@ fn mode_dot_equals_fold_of_matrix_product_on_every_mode() {
         let got = mode_dot(&x.view(), &m.view(), mode, Transpose::No).unwrap();
         let mut out_shape = shape.to_vec();
         out_shape[mode] = 7;
-        let want = fold(&matmul(m.view(), unfold(&x.view(), mode).unwrap().view()).view(), mode, &out_shape).unwrap();
-        assert!(relative_error(&want.view(), &got.view()).unwrap() < 1e-14, "mode {mode}");
+        let want = fold(
+            &matmul(m.view(), unfold(&x.view(), mode).unwrap().view()).view(),
+            mode,
+            &out_shape,
+        )
+        .unwrap();
+        assert!(
+            relative_error(&want.view(), &got.view()).unwrap() < 1e-14,
+            "mode {mode}"
+        );
     }
 }
 
@@ -74,7 +106,10 @@ fn mode_dot_equals_fold_of_matrix_product_on_every_mode() {
 fn multi_mode_dot_skip_and_order_independence() {
     let mut rng = SeededRng::new(4);
     let x = random_normal::<f64>(&[4, 5, 6], &mut rng);
-    let ms: Vec<Array2<f64>> = [4, 5, 6].iter().map(|&i| random_matrix::<f64>(2, i, &mut rng)).collect();
+    let ms: Vec<Array2<f64>> = [4, 5, 6]
+        .iter()
+        .map(|&i| random_matrix::<f64>(2, i, &mut rng))
+        .collect();
     let views: Vec<_> = ms.iter().map(|m| m.view()).collect();
     let all = multi_mode_dot(&x.view(), &views, None, None, Transpose::No).unwrap();
     let mut seq = x.clone();
@@ -84,7 +119,8 @@ fn multi_mode_dot_skip_and_order_independence() {
     assert!(relative_error(&seq.view(), &all.view()).unwrap() < 1e-14);
     let skipped = multi_mode_dot(&x.view(), &views, None, Some(1), Transpose::No).unwrap();
     assert_eq!(skipped.shape(), &[2, 5, 2]);
-    let err = multi_mode_dot(&x.view(), &views[..2], Some(&[0, 0]), None, Transpose::No).unwrap_err();
+    let err =
+        multi_mode_dot(&x.view(), &views[..2], Some(&[0, 0]), None, Transpose::No).unwrap_err();
     assert!(err.to_string().contains("listed twice"), "{err}");
     let err = mode_dot(&x.view(), &ms[0].view(), 1, Transpose::No).unwrap_err();
     assert!(matches!(err, TensorError::Shape { .. }));
@@ -96,7 +132,14 @@ fn khatri_rao_by_hand() {
     let b = array![[5., 6.], [7., 8.], [9., 10.]];
     let kr = khatri_rao(&[a.view(), b.view()], None).unwrap();
     // Row i * 3 + j = a[i] * b[j].
-    let want = array![[5., 12.], [7., 16.], [9., 20.], [15., 24.], [21., 32.], [27., 40.]];
+    let want = array![
+        [5., 12.],
+        [7., 16.],
+        [9., 20.],
+        [15., 24.],
+        [21., 32.],
+        [27., 40.]
+    ];
     assert_eq!(kr, want);
     assert_eq!(khatri_rao(&[a.view(), b.view()], Some(0)).unwrap(), b);
     assert!(khatri_rao(&[a.view(), array![[1.]].view()], None).is_err());
@@ -105,9 +148,17 @@ fn khatri_rao_by_hand() {
 #[test]
 fn mttkrp_equals_unfolding_times_khatri_rao_for_orders_2_to_5() {
     let mut rng = SeededRng::new(5);
-    for shape in [vec![7, 6], vec![4, 5, 6], vec![3, 4, 2, 5], vec![2, 3, 4, 3, 2]] {
+    for shape in [
+        vec![7, 6],
+        vec![4, 5, 6],
+        vec![3, 4, 2, 5],
+        vec![2, 3, 4, 3, 2],
+    ] {
         let x = random_normal::<f64>(&shape, &mut rng);
-        let fs: Vec<Array2<f64>> = shape.iter().map(|&i| random_matrix::<f64>(i, 3, &mut rng)).collect();
+        let fs: Vec<Array2<f64>> = shape
+            .iter()
+            .map(|&i| random_matrix::<f64>(i, 3, &mut rng))
+            .collect();
         let views: Vec<_> = fs.iter().map(|f| f.view()).collect();
         for mode in 0..shape.len() {
             let got = mttkrp(&x.view(), &views, mode).unwrap();
@@ -130,9 +181,15 @@ fn norms_and_relative_error_by_hand() {
 #[test]
 fn check_tensor_names_the_problem() {
     let empty = ArrayD::<f64>::zeros(IxDyn(&[3, 0, 2]));
-    assert!(matches!(check_tensor(&empty.view()).unwrap_err(), TensorError::Empty { .. }));
+    assert!(matches!(
+        check_tensor(&empty.view()).unwrap_err(),
+        TensorError::Empty { .. }
+    ));
     let scalar = ArrayD::<f64>::zeros(IxDyn(&[]));
-    assert_eq!(check_tensor(&scalar.view()).unwrap_err(), TensorError::ZeroOrder);
+    assert_eq!(
+        check_tensor(&scalar.view()).unwrap_err(),
+        TensorError::ZeroOrder
+    );
     let mut x = ArrayD::<f32>::zeros(IxDyn(&[2, 3]));
     x[[1, 2]] = f32::NAN;
     match check_tensor(&x.view()).unwrap_err() {
@@ -140,7 +197,12 @@ fn check_tensor_names_the_problem() {
         e => panic!("unexpected {e}"),
     }
     x[[1, 2]] = f32::INFINITY;
-    assert!(check_tensor(&x.view()).unwrap_err().to_string().contains("inf"));
+    assert!(
+        check_tensor(&x.view())
+            .unwrap_err()
+            .to_string()
+            .contains("inf")
+    );
 }
 
 #[test]
@@ -168,7 +230,11 @@ fn thin_svd_reconstructs_and_is_orthonormal() {
         let rec = matmul(us.view(), vt.view());
         assert!(relative_error(&a.into_dyn().view(), &rec.into_dyn().view()).unwrap() < 1e-13);
         let g = matmul(u.t(), u.view());
-        assert!((&g - &Array2::<f64>::eye(p)).iter().all(|v| v.abs() < 1e-13));
+        assert!(
+            (&g - &Array2::<f64>::eye(p))
+                .iter()
+                .all(|v| v.abs() < 1e-13)
+        );
     }
 }
 
@@ -182,13 +248,19 @@ fn gram_eigen_agrees_with_svd_one_to_one() {
         let (u_svd, s_svd, _) = thin_svd(&xm.view()).unwrap();
         let g = mode_gram(&mode_view(&x.view(), mode).unwrap());
         let g_direct = matmul(xm.view(), xm.t());
-        assert!((&g - &g_direct).iter().all(|v| v.abs() < 1e-12), "gram mode {mode}");
+        assert!(
+            (&g - &g_direct).iter().all(|v| v.abs() < 1e-12),
+            "gram mode {mode}"
+        );
         let k = 3;
         let (u, s) = leading_from_gram(&g.view(), k).unwrap();
         for j in 0..k {
             assert!((s[j] - s_svd[j]).abs() < 1e-10);
             for i in 0..u.nrows() {
-                assert!((u[[i, j]] - u_svd[[i, j]]).abs() < 1e-8, "mode {mode} vector {j}");
+                assert!(
+                    (u[[i, j]] - u_svd[[i, j]]).abs() < 1e-8,
+                    "mode {mode} vector {j}"
+                );
             }
         }
     }
@@ -199,7 +271,15 @@ fn warm_start_converges_to_the_same_vectors() {
     let mut rng = SeededRng::new(8);
     // A Gram matrix with a clear gap after 4 values.
     let q = random_orthonormal::<f64>(20, 20, &mut rng);
-    let vals: Vec<f64> = (0..20).map(|i| if i < 4 { 100.0 - i as f64 } else { 0.5 / (i as f64) }).collect();
+    let vals: Vec<f64> = (0..20)
+        .map(|i| {
+            if i < 4 {
+                100.0 - i as f64
+            } else {
+                0.5 / (i as f64)
+            }
+        })
+        .collect();
     let mut qd = q.clone();
     for (j, mut c) in qd.columns_mut().into_iter().enumerate() {
         c *= vals[j];

@@ -6,13 +6,13 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use ndarray::{ArrayD, ArrayViewD};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::Serialize;
-use tnet_tensor::npy::{read_npy, NpyArray};
 use tnet_tensor::Scalar;
+use tnet_tensor::npy::{NpyArray, read_npy};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Method {
@@ -82,7 +82,11 @@ impl std::ops::Deref for RankList {
 fn parse_rank(s: &str) -> Result<RankList, String> {
     let ranks = s
         .split(',')
-        .map(|p| p.trim().parse::<usize>().map_err(|e| format!("'{p}' is not a non-negative integer ({e})")))
+        .map(|p| {
+            p.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("'{p}' is not a non-negative integer ({e})"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if ranks.is_empty() {
         return Err("empty rank".into());
@@ -109,8 +113,10 @@ pub fn run(args: &DecomposeArgs) -> Result<()> {
     if let Some(out) = &args.output {
         check_writable(out)?;
     }
-    let file = File::open(&args.input).with_context(|| format!("cannot open {}", args.input.display()))?;
-    let array = read_npy(BufReader::new(file)).with_context(|| format!("cannot read {}", args.input.display()))?;
+    let file =
+        File::open(&args.input).with_context(|| format!("cannot open {}", args.input.display()))?;
+    let array = read_npy(BufReader::new(file))
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
     let report = match array {
         NpyArray::F32(x) => decompose(x, args)?,
         NpyArray::F64(x) => decompose(x, args)?,
@@ -169,7 +175,7 @@ fn check_args(args: &DecomposeArgs) -> Result<()> {
         }
     }
     if let Some(tol) = args.tol
-        && !(tol >= 0.0)
+        && (tol.is_nan() || tol < 0.0)
     {
         bail!("--tol must be >= 0, got {tol}");
     }
@@ -182,19 +188,27 @@ fn check_writable(out: &Path) -> Result<()> {
         _ => PathBuf::from("."),
     };
     if !dir.is_dir() {
-        bail!("cannot write {}: folder {} does not exist", out.display(), dir.display());
+        bail!(
+            "cannot write {}: folder {} does not exist",
+            out.display(),
+            dir.display()
+        );
     }
     if out.is_dir() {
         bail!("cannot write {}: it is a folder", out.display());
     }
     let probe = tmp_path(out);
-    File::create(&probe).with_context(|| format!("cannot write {} (folder not writable?)", out.display()))?;
+    File::create(&probe)
+        .with_context(|| format!("cannot write {} (folder not writable?)", out.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
 fn tmp_path(out: &Path) -> PathBuf {
-    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".tmp");
     out.with_file_name(name)
 }
@@ -251,7 +265,10 @@ impl<T: Scalar> Model<T> {
     /// The arrays to save, named as `tnet decompose` documents.
     fn named(&self) -> Vec<(String, ArrayViewD<'_, T>)> {
         fn factors<T>(fs: &[ndarray::Array2<T>]) -> Vec<(String, ArrayViewD<'_, T>)> {
-            fs.iter().enumerate().map(|(k, f)| (format!("factor.{k}"), f.view().into_dyn())).collect()
+            fs.iter()
+                .enumerate()
+                .map(|(k, f)| (format!("factor.{k}"), f.view().into_dyn()))
+                .collect()
         }
         match self {
             Model::Tucker(t) => {
@@ -264,7 +281,12 @@ impl<T: Scalar> Model<T> {
                 v.extend(factors(&c.factors));
                 v
             }
-            Model::Tt(t) => t.cores.iter().enumerate().map(|(k, c)| (format!("core.{k}"), c.view().into_dyn())).collect(),
+            Model::Tt(t) => t
+                .cores
+                .iter()
+                .enumerate()
+                .map(|(k, c)| (format!("core.{k}"), c.view().into_dyn()))
+                .collect(),
         }
     }
 }
@@ -295,13 +317,17 @@ fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
         seconds: times[times.len() / 2],
     };
     if let Some(out) = &args.output {
-        write_safetensors(out, &model.named(), &report).with_context(|| format!("writing {}", out.display()))?;
+        write_safetensors(out, &model.named(), &report)
+            .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(report)
 }
 
 /// One decomposition: the fitted model and its iteration count.
-fn decompose_once<T: Scalar>(xv: &ArrayViewD<'_, T>, args: &DecomposeArgs) -> Result<(Model<T>, usize)> {
+fn decompose_once<T: Scalar>(
+    xv: &ArrayViewD<'_, T>,
+    args: &DecomposeArgs,
+) -> Result<(Model<T>, usize)> {
     let seed = args.seed;
     Ok(match args.method {
         Method::Tucker => {
@@ -322,8 +348,13 @@ fn decompose_once<T: Scalar>(xv: &ArrayViewD<'_, T>, args: &DecomposeArgs) -> Re
             (Model::Tucker(fit.tucker), fit.iterations)
         }
         Method::Cp => {
-            let Some(&[rank]) = args.rank.as_ref().map(|r| r.as_slice()) else { bail!("cp needs --rank R (one integer)") };
-            let mut opts = tnet_cp::ParafacOptions::<T> { seed, ..Default::default() };
+            let Some(&[rank]) = args.rank.as_ref().map(|r| r.as_slice()) else {
+                bail!("cp needs --rank R (one integer)")
+            };
+            let mut opts = tnet_cp::ParafacOptions::<T> {
+                seed,
+                ..Default::default()
+            };
             opts.init = match args.init {
                 Init::Svd => tnet_cp::CpInit::Svd,
                 Init::Random => tnet_cp::CpInit::Random { seed },
@@ -335,18 +366,32 @@ fn decompose_once<T: Scalar>(xv: &ArrayViewD<'_, T>, args: &DecomposeArgs) -> Re
         }
         Method::Tt => {
             let rank = match (&args.rank, args.eps) {
-                (r, Some(eps)) => tnet_tt::TtRank::Accuracy { eps, max_rank: r.as_ref().map(|r| r[0]) },
+                (r, Some(eps)) => tnet_tt::TtRank::Accuracy {
+                    eps,
+                    max_rank: r.as_ref().map(|r| r[0]),
+                },
                 (Some(r), None) if r.len() == 1 => tnet_tt::TtRank::Max(r[0]),
                 (Some(r), None) => tnet_tt::TtRank::Ranks(r.to_vec()),
                 (None, None) => bail!("tt needs --rank or --eps"),
             };
-            (Model::Tt(tnet_tt::tensor_train(xv, &rank).context("TT decomposition")?), 0)
+            (
+                Model::Tt(tnet_tt::tensor_train(xv, &rank).context("TT decomposition")?),
+                0,
+            )
         }
     })
 }
 
-fn write_safetensors<T: Scalar>(out: &Path, named: &[(String, ArrayViewD<'_, T>)], report: &Report) -> Result<()> {
-    let dtype = if T::DTYPE == "f32" { Dtype::F32 } else { Dtype::F64 };
+fn write_safetensors<T: Scalar>(
+    out: &Path,
+    named: &[(String, ArrayViewD<'_, T>)],
+    report: &Report,
+) -> Result<()> {
+    let dtype = if T::DTYPE == "f32" {
+        Dtype::F32
+    } else {
+        Dtype::F64
+    };
     let bytes: Vec<Vec<u8>> = named
         .iter()
         .map(|(_, a)| {

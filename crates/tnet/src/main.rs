@@ -5,7 +5,11 @@ mod decompose;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "tnet", version, about = "T-Net: fully convolutional nets parametrized by one high-order tensor")]
+#[command(
+    name = "tnet",
+    version,
+    about = "T-Net: fully convolutional nets parametrized by one high-order tensor"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -5,10 +5,13 @@ use std::process::{Command, Output};
 
 use ndarray::ArrayD;
 use tnet_tensor::npy::write_npy;
-use tnet_tensor::random::{random_cp, random_tt, random_tucker, SeededRng};
+use tnet_tensor::random::{SeededRng, random_cp, random_tt, random_tucker};
 
 fn tnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tnet")).args(args).output().expect("tnet runs")
+    Command::new(env!("CARGO_BIN_EXE_tnet"))
+        .args(args)
+        .output()
+        .expect("tnet runs")
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -22,7 +25,11 @@ fn save<T: tnet_tensor::Scalar>(path: &Path, x: &ArrayD<T>) {
 }
 
 fn json(out: &Output) -> serde_json::Value {
-    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout.clone()).unwrap();
     assert_eq!(text.lines().count(), 1, "exactly one line: {text}");
     serde_json::from_str(&text).unwrap()
@@ -42,7 +49,14 @@ fn tucker_json_and_safetensors() {
     save(&input, &x);
     let output = dir.join("f.safetensors");
     let v = json(&tnet(&[
-        "decompose", "tucker", input.to_str().unwrap(), "--rank", "3,4,2", "--output", output.to_str().unwrap(), "--json",
+        "decompose",
+        "tucker",
+        input.to_str().unwrap(),
+        "--rank",
+        "3,4,2",
+        "--output",
+        output.to_str().unwrap(),
+        "--json",
     ]));
     assert_eq!(v["method"], "tucker");
     assert_eq!(v["shape"], serde_json::json!([10, 9, 8]));
@@ -72,7 +86,17 @@ fn cp_and_tt_in_f32() {
     save(&input, &x);
     let output = dir.join("cp.safetensors");
     let v = json(&tnet(&[
-        "decompose", "cp", input.to_str().unwrap(), "--rank", "2", "--n-iter", "300", "--tol", "0", "--json", "--output",
+        "decompose",
+        "cp",
+        input.to_str().unwrap(),
+        "--rank",
+        "2",
+        "--n-iter",
+        "300",
+        "--tol",
+        "0",
+        "--json",
+        "--output",
         output.to_str().unwrap(),
     ]));
     assert_eq!(v["rank"], serde_json::json!([2]));
@@ -81,18 +105,37 @@ fn cp_and_tt_in_f32() {
     let bytes = std::fs::read(&output).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(st.tensor("weights").unwrap().shape(), &[2]);
-    assert_eq!(st.tensor("factor.2").unwrap().dtype(), safetensors::Dtype::F32);
+    assert_eq!(
+        st.tensor("factor.2").unwrap().dtype(),
+        safetensors::Dtype::F32
+    );
 
     let y = random_tt::<f32>(&[5, 6, 7], &[1, 2, 3, 1], &mut rng).tensor;
     let input = dir.join("y.npy");
     save(&input, &y);
     let output = dir.join("tt.safetensors");
-    let v = json(&tnet(&["decompose", "tt", input.to_str().unwrap(), "--eps", "1e-4", "--json", "--output", output.to_str().unwrap()]));
+    let v = json(&tnet(&[
+        "decompose",
+        "tt",
+        input.to_str().unwrap(),
+        "--eps",
+        "1e-4",
+        "--json",
+        "--output",
+        output.to_str().unwrap(),
+    ]));
     assert_eq!(v["rank"], serde_json::json!([1, 2, 3, 1]));
     let bytes = std::fs::read(&output).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(st.tensor("core.1").unwrap().shape(), &[2, 6, 3]);
-    let v = json(&tnet(&["decompose", "tt", input.to_str().unwrap(), "--rank", "1,2,2,1", "--json"]));
+    let v = json(&tnet(&[
+        "decompose",
+        "tt",
+        input.to_str().unwrap(),
+        "--rank",
+        "1,2,2,1",
+        "--json",
+    ]));
     assert_eq!(v["rank"], serde_json::json!([1, 2, 2, 1]));
 }
 
@@ -104,7 +147,7 @@ fn fortran_ordered_input_gives_the_same_result() {
     let c_path = dir.join("c.npy");
     save(&c_path, &x);
     // The same array stored Fortran-ordered, as numpy.asfortranarray would write it.
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': True, 'shape': (6, 5, 4), }}");
+    let mut header = "{'descr': '<f8', 'fortran_order': True, 'shape': (6, 5, 4), }".to_string();
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -117,8 +160,22 @@ fn fortran_ordered_input_gives_the_same_result() {
     }
     let f_path = dir.join("f.npy");
     std::fs::write(&f_path, bytes).unwrap();
-    let a = json(&tnet(&["decompose", "tucker", c_path.to_str().unwrap(), "--rank", "2", "--json"]));
-    let b = json(&tnet(&["decompose", "tucker", f_path.to_str().unwrap(), "--rank", "2", "--json"]));
+    let a = json(&tnet(&[
+        "decompose",
+        "tucker",
+        c_path.to_str().unwrap(),
+        "--rank",
+        "2",
+        "--json",
+    ]));
+    let b = json(&tnet(&[
+        "decompose",
+        "tucker",
+        f_path.to_str().unwrap(),
+        "--rank",
+        "2",
+        "--json",
+    ]));
     assert_eq!(a["rel_error"], b["rel_error"]);
     assert!(b["rel_error"].as_f64().unwrap() < 1e-9);
 }
@@ -132,9 +189,15 @@ fn bad_input_gets_a_clear_error() {
     save(&input, &x);
     let p = input.to_str().unwrap();
     let e = stderr(&tnet(&["decompose", "tucker", p, "--rank", "0"]));
-    assert!(e.contains("rank 0 for mode 0") && e.contains("1..=6"), "{e}");
+    assert!(
+        e.contains("rank 0 for mode 0") && e.contains("1..=6"),
+        "{e}"
+    );
     let e = stderr(&tnet(&["decompose", "tucker", p, "--rank", "2,9,2"]));
-    assert!(e.contains("mode 1 has size 5") && e.contains("1..=5"), "{e}");
+    assert!(
+        e.contains("mode 1 has size 5") && e.contains("1..=5"),
+        "{e}"
+    );
     let e = stderr(&tnet(&["decompose", "tucker", p, "--rank", "2,2"]));
     assert!(e.contains("expects 3 ranks, got 2"), "{e}");
     let e = stderr(&tnet(&["decompose", "cp", p, "--rank", "2,2"]));
@@ -148,26 +211,59 @@ fn bad_input_gets_a_clear_error() {
     nan[[1, 2, 3]] = f64::NAN;
     let nan_path = dir.join("nan.npy");
     save(&nan_path, &nan);
-    let e = stderr(&tnet(&["decompose", "tucker", nan_path.to_str().unwrap(), "--rank", "2"]));
+    let e = stderr(&tnet(&[
+        "decompose",
+        "tucker",
+        nan_path.to_str().unwrap(),
+        "--rank",
+        "2",
+    ]));
     assert!(e.contains("non-finite") && e.contains("[1, 2, 3]"), "{e}");
 
     let empty_path = dir.join("empty.npy");
     save(&empty_path, &ArrayD::<f64>::zeros(ndarray::IxDyn(&[3, 0])));
-    let e = stderr(&tnet(&["decompose", "cp", empty_path.to_str().unwrap(), "--rank", "2"]));
+    let e = stderr(&tnet(&[
+        "decompose",
+        "cp",
+        empty_path.to_str().unwrap(),
+        "--rank",
+        "2",
+    ]));
     assert!(e.contains("empty"), "{e}");
     let scalar_path = dir.join("scalar.npy");
     save(&scalar_path, &ArrayD::<f64>::zeros(ndarray::IxDyn(&[])));
-    let e = stderr(&tnet(&["decompose", "tt", scalar_path.to_str().unwrap(), "--rank", "2"]));
+    let e = stderr(&tnet(&[
+        "decompose",
+        "tt",
+        scalar_path.to_str().unwrap(),
+        "--rank",
+        "2",
+    ]));
     assert!(e.contains("0-dimensional"), "{e}");
 
     let corrupt = dir.join("corrupt.npy");
     std::fs::write(&corrupt, b"\x93NUMPY garbage").unwrap();
-    let e = stderr(&tnet(&["decompose", "tucker", corrupt.to_str().unwrap(), "--rank", "2"]));
-    assert!(e.contains("corrupt.npy") && e.contains("not a .npy file"), "{e}");
+    let e = stderr(&tnet(&[
+        "decompose",
+        "tucker",
+        corrupt.to_str().unwrap(),
+        "--rank",
+        "2",
+    ]));
+    assert!(
+        e.contains("corrupt.npy") && e.contains("not a .npy file"),
+        "{e}"
+    );
     let truncated = dir.join("truncated.npy");
     let full = std::fs::read(&input).unwrap();
     std::fs::write(&truncated, &full[..full.len() - 8]).unwrap();
-    let e = stderr(&tnet(&["decompose", "tucker", truncated.to_str().unwrap(), "--rank", "2"]));
+    let e = stderr(&tnet(&[
+        "decompose",
+        "tucker",
+        truncated.to_str().unwrap(),
+        "--rank",
+        "2",
+    ]));
     assert!(e.contains("truncated"), "{e}");
     let ints = dir.join("ints.npy");
     let mut h = "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }".to_string();
@@ -180,13 +276,47 @@ fn bad_input_gets_a_clear_error() {
     bytes.extend_from_slice(h.as_bytes());
     bytes.extend_from_slice(&[0u8; 16]);
     std::fs::write(&ints, bytes).unwrap();
-    let e = stderr(&tnet(&["decompose", "tucker", ints.to_str().unwrap(), "--rank", "1"]));
+    let e = stderr(&tnet(&[
+        "decompose",
+        "tucker",
+        ints.to_str().unwrap(),
+        "--rank",
+        "1",
+    ]));
     assert!(e.contains("unsupported dtype \"<i8\""), "{e}");
-    let e = stderr(&tnet(&["decompose", "tucker", dir.join("missing.npy").to_str().unwrap(), "--rank", "1"]));
-    assert!(e.contains("cannot open") && e.contains("missing.npy"), "{e}");
+    let e = stderr(&tnet(&[
+        "decompose",
+        "tucker",
+        dir.join("missing.npy").to_str().unwrap(),
+        "--rank",
+        "1",
+    ]));
+    assert!(
+        e.contains("cannot open") && e.contains("missing.npy"),
+        "{e}"
+    );
 
-    let e = stderr(&tnet(&["decompose", "tucker", p, "--rank", "2", "--output", "/nonexistent-dir/out.safetensors"]));
-    assert!(e.contains("/nonexistent-dir") && e.contains("does not exist"), "{e}");
-    let e = stderr(&tnet(&["decompose", "tucker", p, "--rank", "2", "--output", dir.to_str().unwrap()]));
+    let e = stderr(&tnet(&[
+        "decompose",
+        "tucker",
+        p,
+        "--rank",
+        "2",
+        "--output",
+        "/nonexistent-dir/out.safetensors",
+    ]));
+    assert!(
+        e.contains("/nonexistent-dir") && e.contains("does not exist"),
+        "{e}"
+    );
+    let e = stderr(&tnet(&[
+        "decompose",
+        "tucker",
+        p,
+        "--rank",
+        "2",
+        "--output",
+        dir.to_str().unwrap(),
+    ]));
     assert!(e.contains("is a folder"), "{e}");
 }

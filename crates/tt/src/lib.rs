@@ -18,7 +18,7 @@ mod rounding;
 mod tt_svd;
 mod tt_tensor;
 
-pub use tt_svd::{tensor_train, TtRank};
+pub use tt_svd::{TtRank, tensor_train};
 pub use tt_tensor::TtTensor;
 
 pub use tnet_tensor::TensorError;

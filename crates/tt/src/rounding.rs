@@ -18,15 +18,34 @@ impl<T: Scalar> TtTensor<T> {
         // Right-to-left orthogonalization: G_k = R^T Q^T with Q from QR of G_k^T.
         for k in (1..order).rev() {
             let (ra, i, rb) = cores[k].dim();
-            let g = cores[k].view().into_shape_with_order((ra, i * rb)).expect("contiguous").to_owned();
+            let g = cores[k]
+                .view()
+                .into_shape_with_order((ra, i * rb))
+                .expect("contiguous")
+                .to_owned();
             let (q, r) = thin_qr(&g.t());
             let rn = q.ncols();
-            cores[k] = q.t().as_standard_layout().into_owned().into_shape_with_order((rn, i, rb)).expect("sizes");
+            cores[k] = q
+                .t()
+                .as_standard_layout()
+                .into_owned()
+                .into_shape_with_order((rn, i, rb))
+                .expect("sizes");
             let (pa, pi, pb) = cores[k - 1].dim();
-            let prev = cores[k - 1].view().into_shape_with_order((pa * pi, pb)).expect("contiguous").to_owned();
-            cores[k - 1] = matmul(prev.view(), r.t()).into_shape_with_order((pa, pi, rn)).expect("sizes");
+            let prev = cores[k - 1]
+                .view()
+                .into_shape_with_order((pa * pi, pb))
+                .expect("contiguous")
+                .to_owned();
+            cores[k - 1] = matmul(prev.view(), r.t())
+                .into_shape_with_order((pa, pi, rn))
+                .expect("sizes");
         }
-        let norm = cores[0].iter().map(|v| v.as_f64().powi(2)).sum::<f64>().sqrt();
+        let norm = cores[0]
+            .iter()
+            .map(|v| v.as_f64().powi(2))
+            .sum::<f64>()
+            .sqrt();
         let delta2 = eps.map(|e| {
             let d = e * norm / ((order.max(2) - 1) as f64).sqrt();
             d * d
@@ -34,18 +53,34 @@ impl<T: Scalar> TtTensor<T> {
         // Left-to-right truncation.
         for k in 0..order - 1 {
             let (ra, i, rb) = cores[k].dim();
-            let g: Array2<T> = cores[k].view().into_shape_with_order((ra * i, rb)).expect("contiguous").to_owned();
+            let g: Array2<T> = cores[k]
+                .view()
+                .into_shape_with_order((ra * i, rb))
+                .expect("contiguous")
+                .to_owned();
             let (u, s, vt) = thin_svd(&g.view())?;
             let r = truncation_rank(&s, caps[k + 1], delta2);
-            let u = u.slice(ndarray::s![.., ..r]).as_standard_layout().into_owned();
-            let mut sv = vt.slice(ndarray::s![..r, ..]).as_standard_layout().into_owned();
+            let u = u
+                .slice(ndarray::s![.., ..r])
+                .as_standard_layout()
+                .into_owned();
+            let mut sv = vt
+                .slice(ndarray::s![..r, ..])
+                .as_standard_layout()
+                .into_owned();
             for (j, mut row) in sv.rows_mut().into_iter().enumerate() {
                 row.mapv_inplace(|v| v * s[j]);
             }
             cores[k] = u.into_shape_with_order((ra, i, r)).expect("sizes");
             let (na, ni, nb) = cores[k + 1].dim();
-            let next = cores[k + 1].view().into_shape_with_order((na, ni * nb)).expect("contiguous").to_owned();
-            cores[k + 1] = matmul(sv.view(), next.view()).into_shape_with_order((r, ni, nb)).expect("sizes");
+            let next = cores[k + 1]
+                .view()
+                .into_shape_with_order((na, ni * nb))
+                .expect("contiguous")
+                .to_owned();
+            cores[k + 1] = matmul(sv.view(), next.view())
+                .into_shape_with_order((r, ni, nb))
+                .expect("sizes");
         }
         TtTensor::new(cores)
     }

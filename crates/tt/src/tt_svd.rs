@@ -1,6 +1,8 @@
-use ndarray::{Array2, Array3, ArrayView2, ArrayViewD};
-use tnet_tensor::linalg::{gemm, leading_from_gram, matmul, mode_gram, par_for, svd_flip, thin_svd};
-use tnet_tensor::{check_tensor_norm, Scalar, TensorError};
+use ndarray::{Array2, ArrayView2, ArrayViewD};
+use tnet_tensor::linalg::{
+    gemm, leading_from_gram, matmul, mode_gram, par_for, svd_flip, thin_svd,
+};
+use tnet_tensor::{Scalar, TensorError, check_tensor_norm};
 
 use crate::TtTensor;
 
@@ -23,7 +25,11 @@ impl TtRank {
         match self {
             TtRank::Max(r) => {
                 if *r == 0 {
-                    return Err(TensorError::BadRank { mode: 1, rank: 0, allowed: "TT ranks must be at least 1".into() });
+                    return Err(TensorError::BadRank {
+                        mode: 1,
+                        rank: 0,
+                        allowed: "TT ranks must be at least 1".into(),
+                    });
                 }
                 let mut v = vec![*r; order + 1];
                 v[0] = 1;
@@ -46,17 +52,27 @@ impl TtRank {
                     });
                 }
                 if let Some(k) = v.iter().position(|&r| r == 0) {
-                    return Err(TensorError::BadRank { mode: k, rank: 0, allowed: "TT ranks must be at least 1".into() });
+                    return Err(TensorError::BadRank {
+                        mode: k,
+                        rank: 0,
+                        allowed: "TT ranks must be at least 1".into(),
+                    });
                 }
                 Ok((v.clone(), None))
             }
             TtRank::Accuracy { eps, max_rank } => {
                 if !(eps.is_finite() && *eps > 0.0) {
-                    return Err(TensorError::Invalid(format!("TT accuracy eps must be a positive number, got {eps}")));
+                    return Err(TensorError::Invalid(format!(
+                        "TT accuracy eps must be a positive number, got {eps}"
+                    )));
                 }
                 let cap = max_rank.unwrap_or(usize::MAX);
                 if cap == 0 {
-                    return Err(TensorError::BadRank { mode: 1, rank: 0, allowed: "TT ranks must be at least 1".into() });
+                    return Err(TensorError::BadRank {
+                        mode: 1,
+                        rank: 0,
+                        allowed: "TT ranks must be at least 1".into(),
+                    });
                 }
                 let mut v = vec![cap; order + 1];
                 v[0] = 1;
@@ -90,7 +106,10 @@ pub(crate) fn truncation_rank<T: Scalar>(s: &[T], cap: usize, delta2: Option<f64
 /// Each step needs the leading left singular vectors of a `(r_{k-1} I_k) x rest` matrix:
 /// for wide matrices we take them from its Gram matrix (symmetric eigen, far cheaper than an
 /// SVD of the wide matrix), then carry `U^T C = S V^T` on with one GEMM.
-pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<TtTensor<T>, TensorError> {
+pub fn tensor_train<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    rank: &TtRank,
+) -> Result<TtTensor<T>, TensorError> {
     let norm_x = check_tensor_norm(x)?;
     let order = x.ndim();
     let (caps, eps) = rank.bounds(order)?;
@@ -122,9 +141,19 @@ pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<T
             let gram = mode_gram(&c.view().insert_axis(ndarray::Axis(0)));
             let (u_all, s) = leading_from_gram(&gram.view(), rows)?;
             let r = truncation_rank(&s, cap, delta2);
-            let u = u_all.slice(ndarray::s![.., ..r]).as_standard_layout().into_owned();
+            let u = u_all
+                .slice(ndarray::s![.., ..r])
+                .as_standard_layout()
+                .into_owned();
             let mut next = Array2::<T>::zeros((r, cols));
-            gemm(next.view_mut(), false, u.t(), c, T::one(), par_for(2.0 * (r * rows * cols) as f64));
+            gemm(
+                next.view_mut(),
+                false,
+                u.t(),
+                c,
+                T::one(),
+                par_for(2.0 * (r * rows * cols) as f64),
+            );
             (u, next)
         } else {
             // Tall: right singular vectors from the small Gram C^T C, then U = C V / |C V|
@@ -139,7 +168,11 @@ pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<T
                     col.mapv_inplace(|v| v / norm);
                 }
             }
-            if u.columns().into_iter().any(|col| col.iter().all(|v| *v == T::zero())) || !nearly_orthonormal(&u) {
+            if u.columns()
+                .into_iter()
+                .any(|col| col.iter().all(|v| *v == T::zero()))
+                || !nearly_orthonormal(&u)
+            {
                 // Rank-deficient or ill-conditioned: take the SVD of the tall matrix itself.
                 svd_truncate(&c, cap, delta2)?
             } else {
@@ -149,23 +182,34 @@ pub fn tensor_train<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TtRank) -> Result<T
             }
         };
         let r = u.ncols();
-        cores.push(u.into_shape_with_order((r_prev, shape[k], r)).expect("sizes"));
+        cores.push(
+            u.into_shape_with_order((r_prev, shape[k], r))
+                .expect("sizes"),
+        );
         carry = Some(next);
         r_prev = r;
     }
     let last = match carry {
         Some(c) => c,
-        None => x.view().into_shape_with_order((1, shape[0])).expect("1-d").to_owned(),
+        None => x
+            .view()
+            .into_shape_with_order((1, shape[0]))
+            .expect("1-d")
+            .to_owned(),
     };
-    cores.push(last.into_shape_with_order((r_prev, shape[order - 1], 1)).expect("sizes"));
-    TtTensor::new(cores.into_iter().map(Array3::from).collect())
+    cores.push(
+        last.into_shape_with_order((r_prev, shape[order - 1], 1))
+            .expect("sizes"),
+    );
+    TtTensor::new(cores)
 }
 
 /// Whether `U^T U` is the identity to within `sqrt(eps)`.
 fn nearly_orthonormal<T: Scalar>(u: &Array2<T>) -> bool {
     let g = matmul(u.t(), u.view());
     let tol = T::epsilon().as_f64().sqrt();
-    g.indexed_iter().all(|((i, j), v)| (v.as_f64() - if i == j { 1.0 } else { 0.0 }).abs() <= tol)
+    g.indexed_iter()
+        .all(|((i, j), v)| (v.as_f64() - if i == j { 1.0 } else { 0.0 }).abs() <= tol)
 }
 
 /// Truncated SVD `C ~ U (S V^T)`: the left factor and the carried right factor.
@@ -176,9 +220,17 @@ fn svd_truncate<T: Scalar>(
 ) -> Result<(Array2<T>, Array2<T>), TensorError> {
     let (u, s, vt) = thin_svd(c)?;
     let r = truncation_rank(&s, cap, delta2);
-    let mut next = vt.slice(ndarray::s![..r, ..]).as_standard_layout().into_owned();
+    let mut next = vt
+        .slice(ndarray::s![..r, ..])
+        .as_standard_layout()
+        .into_owned();
     for (i, mut row) in next.rows_mut().into_iter().enumerate() {
         row.mapv_inplace(|v| v * s[i]);
     }
-    Ok((u.slice(ndarray::s![.., ..r]).as_standard_layout().into_owned(), next))
+    Ok((
+        u.slice(ndarray::s![.., ..r])
+            .as_standard_layout()
+            .into_owned(),
+        next,
+    ))
 }

@@ -13,7 +13,9 @@ impl<T: Scalar> TtTensor<T> {
     /// Checks boundary ranks of 1 and matching ranks between neighbouring cores.
     pub fn new(cores: Vec<Array3<T>>) -> Result<Self, TensorError> {
         let (Some(first), Some(last)) = (cores.first(), cores.last()) else {
-            return Err(TensorError::Invalid("a TT tensor needs at least one core".into()));
+            return Err(TensorError::Invalid(
+                "a TT tensor needs at least one core".into(),
+            ));
         };
         if first.dim().0 != 1 || last.dim().2 != 1 {
             return Err(TensorError::Invalid(format!(
@@ -26,7 +28,11 @@ impl<T: Scalar> TtTensor<T> {
             if cores[k - 1].dim().2 != cores[k].dim().0 {
                 return Err(TensorError::Shape {
                     what: format!("TT core {k}"),
-                    expected: format!("left rank {} (right rank of core {})", cores[k - 1].dim().2, k - 1),
+                    expected: format!(
+                        "left rank {} (right rank of core {})",
+                        cores[k - 1].dim().2,
+                        k - 1
+                    ),
                     got: format!("{:?}", cores[k].dim()),
                 });
             }

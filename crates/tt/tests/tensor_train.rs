@@ -1,9 +1,9 @@
 //! TT-SVD and TT rounding against exact TT tensors, hand-made cases and the accuracy bound.
 
-use ndarray::{array, Array3, ArrayD, IxDyn};
-use tnet_tensor::random::{add_noise, random_normal, random_tt, SeededRng};
-use tnet_tensor::{relative_error, TensorError};
-use tnet_tt::{tensor_train, TtRank, TtTensor};
+use ndarray::{Array3, ArrayD, IxDyn, array};
+use tnet_tensor::random::{SeededRng, add_noise, random_normal, random_tt};
+use tnet_tensor::{TensorError, relative_error};
+use tnet_tt::{TtRank, TtTensor, tensor_train};
 
 #[test]
 fn exact_recovery_orders_3_to_8() {
@@ -13,7 +13,10 @@ fn exact_recovery_orders_3_to_8() {
         (vec![5, 4, 6, 3, 4], vec![1, 2, 3, 3, 2, 1]),
         (vec![4, 3, 5, 3, 4, 3], vec![1, 2, 3, 3, 3, 2, 1]),
         (vec![3, 4, 3, 2, 4, 3, 2], vec![1, 2, 3, 2, 3, 3, 2, 1]),
-        (vec![2, 4, 3, 2, 16, 16, 3, 3], vec![1, 2, 4, 4, 5, 5, 3, 2, 1]),
+        (
+            vec![2, 4, 3, 2, 16, 16, 3, 3],
+            vec![1, 2, 4, 4, 5, 5, 3, 2, 1],
+        ),
     ];
     for (seed, (shape, ranks)) in cases.into_iter().enumerate() {
         let mut rng = SeededRng::new(200 + seed as u64);
@@ -23,7 +26,14 @@ fn exact_recovery_orders_3_to_8() {
         assert!(rel < 1e-9, "shape {shape:?}: {rel}");
         assert_eq!(tt.ranks(), ranks);
         // Accuracy mode finds the same ranks on its own.
-        let tt = tensor_train(&x.view(), &TtRank::Accuracy { eps: 1e-10, max_rank: None }).unwrap();
+        let tt = tensor_train(
+            &x.view(),
+            &TtRank::Accuracy {
+                eps: 1e-10,
+                max_rank: None,
+            },
+        )
+        .unwrap();
         assert_eq!(tt.ranks(), ranks, "shape {shape:?}");
     }
 }
@@ -51,11 +61,31 @@ fn ranks_are_clamped_like_tensorly() {
     assert_eq!(tt.ranks(), vec![1, 3, 5, 1]);
     assert!(relative_error(&x.view(), &tt.to_tensor().view()).unwrap() < 1e-13);
     let err = tensor_train(&x.view(), &TtRank::Ranks(vec![1, 2, 1])).unwrap_err();
-    assert!(matches!(err, TensorError::RankCount { expected: 4, got: 3, .. }));
+    assert!(matches!(
+        err,
+        TensorError::RankCount {
+            expected: 4,
+            got: 3,
+            ..
+        }
+    ));
     let err = tensor_train(&x.view(), &TtRank::Ranks(vec![2, 2, 2, 1])).unwrap_err();
-    assert!(err.to_string().contains("first and last TT ranks must be 1"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("first and last TT ranks must be 1"),
+        "{err}"
+    );
     assert!(tensor_train(&x.view(), &TtRank::Max(0)).is_err());
-    assert!(tensor_train(&x.view(), &TtRank::Accuracy { eps: -1.0, max_rank: None }).is_err());
+    assert!(
+        tensor_train(
+            &x.view(),
+            &TtRank::Accuracy {
+                eps: -1.0,
+                max_rank: None
+            }
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -64,9 +94,20 @@ fn accuracy_mode_meets_epsilon_on_noisy_tensors() {
     let mut x = random_tt::<f64>(&[6, 7, 8, 5, 4], &[1, 3, 4, 4, 3, 1], &mut rng).tensor;
     add_noise(&mut x, 0.05, &mut rng);
     for eps in [0.2, 0.06, 0.01] {
-        let tt = tensor_train(&x.view(), &TtRank::Accuracy { eps, max_rank: None }).unwrap();
+        let tt = tensor_train(
+            &x.view(),
+            &TtRank::Accuracy {
+                eps,
+                max_rank: None,
+            },
+        )
+        .unwrap();
         let rel = relative_error(&x.view(), &tt.to_tensor().view()).unwrap();
-        assert!(rel <= eps, "eps {eps}: error {rel} with ranks {:?}", tt.ranks());
+        assert!(
+            rel <= eps,
+            "eps {eps}: error {rel} with ranks {:?}",
+            tt.ranks()
+        );
     }
 }
 
@@ -107,13 +148,30 @@ fn rounding_recompresses_within_epsilon() {
     assert!(relative_error(&dense.view(), &sum.to_tensor().view()).unwrap() < 1e-12);
     assert_eq!(sum.ranks(), vec![1, 4, 5, 4, 1]);
     // Exact rounding keeps it exact and cannot need more than the TT-SVD ranks.
-    let exact = sum.round(&TtRank::Accuracy { eps: 1e-12, max_rank: None }).unwrap();
+    let exact = sum
+        .round(&TtRank::Accuracy {
+            eps: 1e-12,
+            max_rank: None,
+        })
+        .unwrap();
     assert!(relative_error(&dense.view(), &exact.to_tensor().view()).unwrap() < 1e-10);
-    let svd = tensor_train(&dense.view(), &TtRank::Accuracy { eps: 1e-12, max_rank: None }).unwrap();
+    let svd = tensor_train(
+        &dense.view(),
+        &TtRank::Accuracy {
+            eps: 1e-12,
+            max_rank: None,
+        },
+    )
+    .unwrap();
     assert_eq!(exact.ranks(), svd.ranks());
     // Lossy rounding stays within its epsilon.
     for eps in [0.3, 0.1, 0.03] {
-        let r = sum.round(&TtRank::Accuracy { eps, max_rank: None }).unwrap();
+        let r = sum
+            .round(&TtRank::Accuracy {
+                eps,
+                max_rank: None,
+            })
+            .unwrap();
         let rel = relative_error(&dense.view(), &r.to_tensor().view()).unwrap();
         assert!(rel <= eps, "eps {eps}: {rel}");
     }
@@ -125,10 +183,16 @@ fn rounding_recompresses_within_epsilon() {
 #[test]
 fn bad_input_is_refused() {
     let e = ArrayD::<f64>::zeros(IxDyn(&[0, 3]));
-    assert!(matches!(tensor_train(&e.view(), &TtRank::Max(2)).unwrap_err(), TensorError::Empty { .. }));
+    assert!(matches!(
+        tensor_train(&e.view(), &TtRank::Max(2)).unwrap_err(),
+        TensorError::Empty { .. }
+    ));
     let mut x = ArrayD::<f64>::zeros(IxDyn(&[2, 3]));
     x[[0, 0]] = f64::INFINITY;
-    assert!(matches!(tensor_train(&x.view(), &TtRank::Max(2)).unwrap_err(), TensorError::NonFinite { .. }));
+    assert!(matches!(
+        tensor_train(&x.view(), &TtRank::Max(2)).unwrap_err(),
+        TensorError::NonFinite { .. }
+    ));
     assert!(TtTensor::new(vec![Array3::<f64>::zeros((2, 3, 1))]).is_err());
 }
 

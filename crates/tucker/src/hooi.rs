@@ -1,8 +1,11 @@
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, CowArray, IxDyn};
 use rayon::prelude::*;
 use tnet_tensor::linalg::{leading_from_gram_warm, leading_mode_vectors, matmul, mode_gram};
-use tnet_tensor::random::{random_orthonormal, SeededRng};
-use tnet_tensor::{check_mode, check_tensor, check_tensor_norm, contract_modes, frobenius_norm, mode_view, Scalar, TensorError};
+use tnet_tensor::random::{SeededRng, random_orthonormal};
+use tnet_tensor::{
+    Scalar, TensorError, check_mode, check_tensor, check_tensor_norm, contract_modes,
+    frobenius_norm, mode_view,
+};
 
 use crate::{TuckerRank, TuckerTensor};
 
@@ -32,7 +35,12 @@ pub struct TuckerOptions<T> {
 
 impl<T> Default for TuckerOptions<T> {
     fn default() -> Self {
-        Self { init: TuckerInit::Svd, n_iter_max: 100, tol: 1e-4, fixed_factors: Vec::new() }
+        Self {
+            init: TuckerInit::Svd,
+            n_iter_max: 100,
+            tol: 1e-4,
+            fixed_factors: Vec::new(),
+        }
     }
 }
 
@@ -77,7 +85,10 @@ pub fn tucker<T: Scalar>(
 
 /// Truncated higher-order SVD: the leading left singular vectors of every unfolding and the
 /// projected core, no iteration.
-pub fn hosvd<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TuckerRank) -> Result<TuckerFit<T>, TensorError> {
+pub fn hosvd<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    rank: &TuckerRank,
+) -> Result<TuckerFit<T>, TensorError> {
     check_tensor(x)?;
     let ranks = rank.resolve(x.shape())?;
     let x = x.as_standard_layout();
@@ -86,10 +97,19 @@ pub fn hosvd<T: Scalar>(x: &ArrayViewD<'_, T>, rank: &TuckerRank) -> Result<Tuck
         .into_par_iter()
         .map(|m| Ok(leading_mode_vectors(&mode_view(&xv, m)?, ranks[m])?.0))
         .collect::<Result<Vec<_>, TensorError>>()?;
-    let ops: Vec<_> = factors.iter().enumerate().map(|(m, f)| (m, f.view())).collect();
+    let ops: Vec<_> = factors
+        .iter()
+        .enumerate()
+        .map(|(m, f)| (m, f.view()))
+        .collect();
     let core = contract_modes(&xv, &ops);
     let errors = vec![error_from_core(frobenius_norm(&xv), &core)];
-    Ok(TuckerFit { tucker: TuckerTensor::new(core, factors)?, errors, iterations: 0, converged: true })
+    Ok(TuckerFit {
+        tucker: TuckerTensor::new(core, factors)?,
+        errors,
+        iterations: 0,
+        converged: true,
+    })
 }
 
 /// Tucker decomposition of the listed `modes` only (TensorLy's `partial_tucker`).
@@ -119,8 +139,11 @@ pub fn partial_tucker<T: Scalar>(
         };
         fixed[k] = true;
     }
-    if !(opts.tol >= 0.0) {
-        return Err(TensorError::Invalid(format!("tol must be >= 0, got {}", opts.tol)));
+    if opts.tol.is_nan() || opts.tol < 0.0 {
+        return Err(TensorError::Invalid(format!(
+            "tol must be >= 0, got {}",
+            opts.tol
+        )));
     }
 
     let x = x.as_standard_layout();
@@ -135,7 +158,12 @@ pub fn partial_tucker<T: Scalar>(
             // Independent per mode: the eigensolvers (sequential) run side by side.
             let found: Vec<(usize, Array2<T>)> = active
                 .par_iter()
-                .map(|&k| Ok((k, leading_mode_vectors(&mode_view(&xv, modes[k])?, ranks[k])?.0)))
+                .map(|&k| {
+                    Ok((
+                        k,
+                        leading_mode_vectors(&mode_view(&xv, modes[k])?, ranks[k])?.0,
+                    ))
+                })
                 .collect::<Result<_, TensorError>>()?;
             for (k, u) in found {
                 factors[k] = Some(u);
@@ -237,8 +265,18 @@ pub fn partial_tucker<T: Scalar>(
         core = contract_modes(&core.view(), &[(modes[k], u.view())]);
         factors[k] = Some(u);
     }
-    let factors: Vec<Array2<T>> = factors.into_iter().map(|f| f.expect("every factor is set")).collect();
-    Ok(PartialTucker { core, modes: modes.to_vec(), factors, errors, iterations, converged })
+    let factors: Vec<Array2<T>> = factors
+        .into_iter()
+        .map(|f| f.expect("every factor is set"))
+        .collect();
+    Ok(PartialTucker {
+        core,
+        modes: modes.to_vec(),
+        factors,
+        errors,
+        iterations,
+        converged,
+    })
 }
 
 /// `base` contracted with `U_k^T` on every listed mode `k in set` except `skip`; borrows
@@ -253,9 +291,18 @@ fn project<'a, T: Scalar>(
     let ops: Vec<(usize, ArrayView2<'_, T>)> = set
         .iter()
         .filter(|&&k| Some(k) != skip)
-        .map(|&k| (modes[k], factors[k].as_ref().expect("active factors are set").view()))
+        .map(|&k| {
+            (
+                modes[k],
+                factors[k].as_ref().expect("active factors are set").view(),
+            )
+        })
         .collect();
-    if ops.is_empty() { CowArray::from(base) } else { CowArray::from(contract_modes(&base, &ops)) }
+    if ops.is_empty() {
+        CowArray::from(base)
+    } else {
+        CowArray::from(contract_modes(&base, &ops))
+    }
 }
 
 /// `||X - X_hat|| / ||X||` for orthonormal factors: `sqrt(||X||^2 - ||core||^2) / ||X||`.

@@ -17,8 +17,10 @@ mod hooi;
 mod rank;
 mod tucker_tensor;
 
-pub use hooi::{hosvd, partial_tucker, tucker, PartialTucker, TuckerFit, TuckerInit, TuckerOptions};
-pub use rank::{ranks_for_compression, tensorly_fraction_ranks, tucker_params, TuckerRank};
+pub use hooi::{
+    PartialTucker, TuckerFit, TuckerInit, TuckerOptions, hosvd, partial_tucker, tucker,
+};
+pub use rank::{TuckerRank, ranks_for_compression, tensorly_fraction_ranks, tucker_params};
 pub use tucker_tensor::TuckerTensor;
 
 pub use tnet_tensor::TensorError;

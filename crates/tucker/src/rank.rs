@@ -52,7 +52,9 @@ impl TuckerRank {
 /// with `prod(I) x^N + sum(I_k^2) x = fraction prod(I)` and take `r_k = max(1, round(I_k x))`.
 pub fn tensorly_fraction_ranks(shape: &[usize], fraction: f64) -> Result<Vec<usize>, TensorError> {
     if !(fraction.is_finite() && fraction > 0.0) {
-        return Err(TensorError::Invalid(format!("the fraction of parameters must be a positive number, got {fraction}")));
+        return Err(TensorError::Invalid(format!(
+            "the fraction of parameters must be a positive number, got {fraction}"
+        )));
     }
     let n = shape.len() as i32;
     let n_param: f64 = shape.iter().map(|&s| s as f64).product();
@@ -72,7 +74,10 @@ pub fn tensorly_fraction_ranks(shape: &[usize], fraction: f64) -> Result<Vec<usi
         }
     }
     let x = 0.5 * (lo + hi);
-    Ok(shape.iter().map(|&s| ((s as f64 * x).round() as usize).clamp(1, s)).collect())
+    Ok(shape
+        .iter()
+        .map(|&s| ((s as f64 * x).round() as usize).clamp(1, s))
+        .collect())
 }
 
 /// Tucker parameters `prod(r) + sum(I_k r_k)`.
@@ -87,11 +92,18 @@ pub fn tucker_params(shape: &[usize], ranks: &[usize]) -> usize {
 /// saying what is reachable.
 pub fn ranks_for_compression(shape: &[usize], ratio: f64) -> Result<Vec<usize>, TensorError> {
     if !(ratio.is_finite() && ratio >= 1.0) {
-        return Err(TensorError::Invalid(format!("compression ratio must be a number >= 1, got {ratio}")));
+        return Err(TensorError::Invalid(format!(
+            "compression ratio must be a number >= 1, got {ratio}"
+        )));
     }
     let total: f64 = shape.iter().map(|&s| s as f64).product();
     let budget = total / ratio;
-    let ranks_at = |x: f64| -> Vec<usize> { shape.iter().map(|&s| ((s as f64 * x).round() as usize).clamp(1, s)).collect() };
+    let ranks_at = |x: f64| -> Vec<usize> {
+        shape
+            .iter()
+            .map(|&s| ((s as f64 * x).round() as usize).clamp(1, s))
+            .collect()
+    };
     let ones = vec![1; shape.len()];
     if tucker_params(shape, &ones) as f64 > budget {
         let best = total / tucker_params(shape, &ones) as f64;

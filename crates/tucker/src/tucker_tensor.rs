@@ -1,5 +1,5 @@
 use ndarray::{Array2, ArrayD};
-use tnet_tensor::{contract_modes, Scalar, TensorError};
+use tnet_tensor::{Scalar, TensorError, contract_modes};
 
 /// A tensor in Tucker form, `X = core ×_0 U_0 ×_1 U_1 ... ×_{N-1} U_{N-1}`, with
 /// `core: r_0 x .. x r_{N-1}` and `U_k: I_k x r_k`.
@@ -43,7 +43,12 @@ impl<T: Scalar> TuckerTensor<T> {
 
     /// The full tensor (products ordered to keep intermediates small).
     pub fn to_tensor(&self) -> ArrayD<T> {
-        let ops: Vec<_> = self.factors.iter().enumerate().map(|(k, f)| (k, f.t())).collect();
+        let ops: Vec<_> = self
+            .factors
+            .iter()
+            .enumerate()
+            .map(|(k, f)| (k, f.t()))
+            .collect();
         contract_modes(&self.core.view(), &ops)
     }
 
@@ -57,7 +62,12 @@ impl<T: Scalar> TuckerTensor<T> {
             });
         }
         tnet_tensor::relative_error_blockwise(x, |rows| {
-            let mut ops: Vec<_> = self.factors.iter().enumerate().map(|(k, f)| (k, f.t())).collect();
+            let mut ops: Vec<_> = self
+                .factors
+                .iter()
+                .enumerate()
+                .map(|(k, f)| (k, f.t()))
+                .collect();
             let u0 = self.factors[0].slice(ndarray::s![rows, ..]);
             ops[0].1 = u0.t();
             contract_modes(&self.core.view(), &ops)

@@ -1,12 +1,12 @@
 //! Tucker decompositions against exact low-rank tensors, hand-made cases and TensorLy's rules.
 
-use ndarray::{array, Array2, ArrayD, IxDyn};
+use ndarray::{Array2, ArrayD, IxDyn, array};
 use tnet_tensor::linalg::matmul;
-use tnet_tensor::random::{add_noise, random_normal, random_orthonormal, random_tucker, SeededRng};
-use tnet_tensor::{relative_error, TensorError};
+use tnet_tensor::random::{SeededRng, add_noise, random_normal, random_orthonormal, random_tucker};
+use tnet_tensor::{TensorError, relative_error};
 use tnet_tucker::{
-    hosvd, partial_tucker, ranks_for_compression, tensorly_fraction_ranks, tucker, tucker_params, TuckerInit, TuckerOptions,
-    TuckerRank, TuckerTensor,
+    TuckerInit, TuckerOptions, TuckerRank, TuckerTensor, hosvd, partial_tucker,
+    ranks_for_compression, tensorly_fraction_ranks, tucker, tucker_params,
 };
 
 fn assert_orthonormal(u: &Array2<f64>) {
@@ -30,7 +30,12 @@ fn exact_recovery_orders_3_to_8() {
     for (seed, (shape, ranks)) in cases.into_iter().enumerate() {
         let mut rng = SeededRng::new(seed as u64);
         let x = random_tucker::<f64>(&shape, &ranks, &mut rng).tensor;
-        let fit = tucker(&x.view(), &TuckerRank::Ranks(ranks.clone()), &TuckerOptions::default()).unwrap();
+        let fit = tucker(
+            &x.view(),
+            &TuckerRank::Ranks(ranks.clone()),
+            &TuckerOptions::default(),
+        )
+        .unwrap();
         let rel = relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap();
         assert!(rel < 1e-9, "shape {shape:?}: relative error {rel}");
         assert_eq!(fit.tucker.ranks(), ranks);
@@ -44,7 +49,12 @@ fn exact_recovery_orders_3_to_8() {
 fn full_rank_tucker_reproduces_its_input() {
     let mut rng = SeededRng::new(11);
     let x = random_normal::<f64>(&[4, 5, 3], &mut rng);
-    let fit = tucker(&x.view(), &TuckerRank::Ranks(vec![4, 5, 3]), &TuckerOptions::default()).unwrap();
+    let fit = tucker(
+        &x.view(),
+        &TuckerRank::Ranks(vec![4, 5, 3]),
+        &TuckerOptions::default(),
+    )
+    .unwrap();
     assert!(relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap() < 1e-13);
     fit.tucker.factors.iter().for_each(assert_orthonormal);
 }
@@ -61,9 +71,21 @@ fn rank_one_integer_case_by_hand() {
     assert!((t.core[[0, 0, 0]] - 5f64.sqrt() * 2f64.sqrt() * 5.0).abs() < 1e-12);
     let s5 = 5f64.sqrt();
     let s2 = 2f64.sqrt();
-    assert!((&t.factors[0] - &array![[1.0 / s5], [2.0 / s5]]).iter().all(|v| v.abs() < 1e-12));
-    assert!((&t.factors[1] - &array![[1.0 / s2], [0.0], [1.0 / s2]]).iter().all(|v| v.abs() < 1e-12));
-    assert!((&t.factors[2] - &array![[0.6], [0.8]]).iter().all(|v| v.abs() < 1e-12));
+    assert!(
+        (&t.factors[0] - &array![[1.0 / s5], [2.0 / s5]])
+            .iter()
+            .all(|v| v.abs() < 1e-12)
+    );
+    assert!(
+        (&t.factors[1] - &array![[1.0 / s2], [0.0], [1.0 / s2]])
+            .iter()
+            .all(|v| v.abs() < 1e-12)
+    );
+    assert!(
+        (&t.factors[2] - &array![[0.6], [0.8]])
+            .iter()
+            .all(|v| v.abs() < 1e-12)
+    );
     assert_eq!(t.n_params(), 1 + 2 + 3 + 2);
     assert!((t.compression_ratio() - 12.0 / 8.0).abs() < 1e-15);
 }
@@ -73,13 +95,25 @@ fn hooi_error_history_matches_true_error_and_settles() {
     let mut rng = SeededRng::new(12);
     let mut x = random_tucker::<f64>(&[20, 18, 16], &[4, 4, 4], &mut rng).tensor;
     add_noise(&mut x, 0.05, &mut rng);
-    let opts = TuckerOptions { tol: 0.0, n_iter_max: 6, ..Default::default() };
+    let opts = TuckerOptions {
+        tol: 0.0,
+        n_iter_max: 6,
+        ..Default::default()
+    };
     let fit = tucker(&x.view(), &TuckerRank::Same(4), &opts).unwrap();
     assert_eq!((fit.iterations, fit.errors.len()), (6, 6));
     let true_err = relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap();
-    assert!((fit.errors[5] - true_err).abs() < 1e-10, "{} vs {true_err}", fit.errors[5]);
+    assert!(
+        (fit.errors[5] - true_err).abs() < 1e-10,
+        "{} vs {true_err}",
+        fit.errors[5]
+    );
     // HOOI does not increase the error.
-    assert!(fit.errors.windows(2).all(|w| w[1] <= w[0] + 1e-12), "{:?}", fit.errors);
+    assert!(
+        fit.errors.windows(2).all(|w| w[1] <= w[0] + 1e-12),
+        "{:?}",
+        fit.errors
+    );
     // With the default tol it stops early (TensorLy's rule: from the third sweep on).
     let fit = tucker(&x.view(), &TuckerRank::Same(4), &TuckerOptions::default()).unwrap();
     assert!(fit.converged && fit.iterations >= 3 && fit.iterations < 100);
@@ -89,7 +123,11 @@ fn hooi_error_history_matches_true_error_and_settles() {
 fn random_init_reaches_the_same_fit() {
     let mut rng = SeededRng::new(13);
     let x = random_tucker::<f64>(&[9, 8, 7], &[3, 3, 3], &mut rng).tensor;
-    let opts = TuckerOptions { init: TuckerInit::Random { seed: 5 }, tol: 1e-12, ..Default::default() };
+    let opts = TuckerOptions {
+        init: TuckerInit::Random { seed: 5 },
+        tol: 1e-12,
+        ..Default::default()
+    };
     let fit = tucker(&x.view(), &TuckerRank::Same(3), &opts).unwrap();
     assert!(relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap() < 1e-9);
 }
@@ -99,7 +137,10 @@ fn fixed_factors_are_left_unchanged() {
     let mut rng = SeededRng::new(14);
     let mut x = random_tucker::<f64>(&[10, 9, 8], &[3, 3, 3], &mut rng).tensor;
     add_noise(&mut x, 0.1, &mut rng);
-    let given: Vec<Array2<f64>> = [10, 9, 8].iter().map(|&i| random_orthonormal::<f64>(i, 3, &mut rng)).collect();
+    let given: Vec<Array2<f64>> = [10, 9, 8]
+        .iter()
+        .map(|&i| random_orthonormal::<f64>(i, 3, &mut rng))
+        .collect();
     let opts = TuckerOptions {
         init: TuckerInit::Factors(given.clone()),
         fixed_factors: vec![1],
@@ -115,7 +156,11 @@ fn fixed_factors_are_left_unchanged() {
     // A non-orthonormal fixed factor is refused with the reason.
     let mut bad = given.clone();
     bad[1] *= 2.0;
-    let opts = TuckerOptions { init: TuckerInit::Factors(bad), fixed_factors: vec![1], ..Default::default() };
+    let opts = TuckerOptions {
+        init: TuckerInit::Factors(bad),
+        fixed_factors: vec![1],
+        ..Default::default()
+    };
     let err = tucker(&x.view(), &TuckerRank::Same(3), &opts).unwrap_err();
     assert!(err.to_string().contains("orthonormal"), "{err}");
 }
@@ -124,10 +169,21 @@ fn fixed_factors_are_left_unchanged() {
 fn partial_tucker_leaves_other_modes_whole() {
     let mut rng = SeededRng::new(15);
     let x = random_tucker::<f64>(&[6, 12, 10, 5], &[6, 3, 4, 5], &mut rng).tensor;
-    let p = partial_tucker(&x.view(), &[1, 2], &TuckerRank::Ranks(vec![3, 4]), &TuckerOptions::default()).unwrap();
+    let p = partial_tucker(
+        &x.view(),
+        &[1, 2],
+        &TuckerRank::Ranks(vec![3, 4]),
+        &TuckerOptions::default(),
+    )
+    .unwrap();
     assert_eq!(p.core.shape(), &[6, 3, 4, 5]);
     assert_eq!(p.factors.len(), 2);
-    let ops: Vec<_> = p.modes.iter().zip(&p.factors).map(|(&m, f)| (m, f.t())).collect();
+    let ops: Vec<_> = p
+        .modes
+        .iter()
+        .zip(&p.factors)
+        .map(|(&m, f)| (m, f.t()))
+        .collect();
     let rec = tnet_tensor::contract_modes(&p.core.view(), &ops);
     assert!(relative_error(&x.view(), &rec.view()).unwrap() < 1e-9);
 }
@@ -135,9 +191,18 @@ fn partial_tucker_leaves_other_modes_whole() {
 #[test]
 fn bad_ranks_are_refused_with_what_is_allowed() {
     let x = ArrayD::<f64>::ones(IxDyn(&[4, 5, 6]));
-    let err = tucker(&x.view(), &TuckerRank::Ranks(vec![2, 6, 2]), &TuckerOptions::default()).unwrap_err();
+    let err = tucker(
+        &x.view(),
+        &TuckerRank::Ranks(vec![2, 6, 2]),
+        &TuckerOptions::default(),
+    )
+    .unwrap_err();
     match &err {
-        TensorError::BadRank { mode: 1, rank: 6, allowed } => assert!(allowed.contains("1..=5"), "{allowed}"),
+        TensorError::BadRank {
+            mode: 1,
+            rank: 6,
+            allowed,
+        } => assert!(allowed.contains("1..=5"), "{allowed}"),
         e => panic!("unexpected {e}"),
     }
     assert!(matches!(
@@ -145,8 +210,17 @@ fn bad_ranks_are_refused_with_what_is_allowed() {
         TensorError::BadRank { rank: 0, .. }
     ));
     assert!(matches!(
-        tucker(&x.view(), &TuckerRank::Ranks(vec![2, 2]), &TuckerOptions::default()).unwrap_err(),
-        TensorError::RankCount { expected: 3, got: 2, .. }
+        tucker(
+            &x.view(),
+            &TuckerRank::Ranks(vec![2, 2]),
+            &TuckerOptions::default()
+        )
+        .unwrap_err(),
+        TensorError::RankCount {
+            expected: 3,
+            got: 2,
+            ..
+        }
     ));
     let mut y = x.clone();
     y[[0, 1, 2]] = f64::NAN;
@@ -159,11 +233,23 @@ fn bad_ranks_are_refused_with_what_is_allowed() {
 #[test]
 fn fraction_rule_matches_tensorly() {
     // Printed by TensorLy 0.10.0: validate_tucker_rank(shape, rank=fraction).
-    assert_eq!(tensorly_fraction_ranks(&[10, 10, 10], 0.5).unwrap(), vec![7, 7, 7]);
+    assert_eq!(
+        tensorly_fraction_ranks(&[10, 10, 10], 0.5).unwrap(),
+        vec![7, 7, 7]
+    );
     let shape = [2, 4, 3, 2, 128, 128, 3, 3];
-    assert_eq!(tensorly_fraction_ranks(&shape, 0.5).unwrap(), vec![2, 4, 3, 2, 117, 117, 3, 3]);
-    assert_eq!(tensorly_fraction_ranks(&shape, 0.25).unwrap(), vec![2, 3, 3, 2, 107, 107, 3, 3]);
-    assert_eq!(tensorly_fraction_ranks(&shape, 0.1).unwrap(), vec![1, 3, 2, 1, 96, 96, 2, 2]);
+    assert_eq!(
+        tensorly_fraction_ranks(&shape, 0.5).unwrap(),
+        vec![2, 4, 3, 2, 117, 117, 3, 3]
+    );
+    assert_eq!(
+        tensorly_fraction_ranks(&shape, 0.25).unwrap(),
+        vec![2, 3, 3, 2, 107, 107, 3, 3]
+    );
+    assert_eq!(
+        tensorly_fraction_ranks(&shape, 0.1).unwrap(),
+        vec![1, 3, 2, 1, 96, 96, 2, 2]
+    );
     assert!(tensorly_fraction_ranks(&[4, 4], 0.0).is_err());
 }
 
@@ -174,13 +260,20 @@ fn compression_target_is_reached_closely() {
     for ratio in [2.0, 4.0, 10.0, 30.0] {
         let r = ranks_for_compression(&shape, ratio).unwrap();
         let got = total / tucker_params(&shape, &r) as f64;
-        assert!(got >= ratio && got < ratio * 1.6, "ratio {ratio}: ranks {r:?} give {got}");
+        assert!(
+            got >= ratio && got < ratio * 1.6,
+            "ratio {ratio}: ranks {r:?} give {got}"
+        );
         let fit_rank = TuckerRank::Compression(ratio).resolve(&shape).unwrap();
         assert_eq!(fit_rank, r);
     }
     let err = ranks_for_compression(&[4, 4], 3.0).unwrap_err();
     assert!(err.to_string().contains("out of reach"), "{err}");
-    let t = TuckerTensor::<f64>::new(ArrayD::zeros(IxDyn(&[2, 2])), vec![Array2::zeros((4, 2)), Array2::zeros((4, 2))]).unwrap();
+    let t = TuckerTensor::<f64>::new(
+        ArrayD::zeros(IxDyn(&[2, 2])),
+        vec![Array2::zeros((4, 2)), Array2::zeros((4, 2))],
+    )
+    .unwrap();
     assert_eq!(t.n_params(), 4 + 8 + 8);
     assert_eq!(tucker_params(&[4, 4], &[2, 2]), 20);
 }
@@ -189,6 +282,11 @@ fn compression_target_is_reached_closely() {
 fn works_in_f32() {
     let mut rng = SeededRng::new(16);
     let x = random_tucker::<f32>(&[12, 10, 8], &[3, 3, 2], &mut rng).tensor;
-    let fit = tucker(&x.view(), &TuckerRank::Ranks(vec![3, 3, 2]), &TuckerOptions::default()).unwrap();
+    let fit = tucker(
+        &x.view(),
+        &TuckerRank::Ranks(vec![3, 3, 2]),
+        &TuckerOptions::default(),
+    )
+    .unwrap();
     assert!(relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap() < 1e-5);
 }
