@@ -45,14 +45,7 @@ impl<T: Scalar> CpTensor<T> {
 
     /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).
     pub fn relative_error(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
-        if x.shape() != self.shape().as_slice() {
-            return Err(TensorError::Shape {
-                what: "CP relative error".into(),
-                expected: format!("{:?}", self.shape()),
-                got: format!("{:?}", x.shape()),
-            });
-        }
-        tnet_tensor::relative_error_blockwise(x, |rows| {
+        tnet_tensor::relative_error_blockwise(x, &self.shape(), |rows| {
             let mut factors = self.factors.clone();
             factors[0] = self.factors[0].slice(ndarray::s![rows, ..]).to_owned();
             cp_dense(&self.weights, &factors)

@@ -225,3 +225,13 @@ fn works_in_f32() {
     .unwrap();
     assert!(relative_error(&x.view(), &fit.cp.to_tensor().view()).unwrap() < 1e-4);
 }
+
+#[test]
+fn blockwise_error_equals_the_full_error() {
+    let mut rng = SeededRng::new(14);
+    let mut x = random_cp::<f64>(&[200, 90, 80], 3, &mut rng).tensor;
+    add_noise(&mut x, 0.2, &mut rng);
+    let fit = parafac(&x.view(), 2, &opts(5, 0.0)).unwrap();
+    let full = relative_error(&x.view(), &fit.cp.to_tensor().view()).unwrap();
+    assert!((full - fit.cp.relative_error(&x.view()).unwrap()).abs() < 1e-12);
+}

@@ -58,10 +58,20 @@ pub fn relative_error<T: Scalar>(
 /// `||x - approx|| / ||x||` where the approximation is produced block by block along mode 0
 /// (`block(lo..hi)` returns the approximation of `x[lo..hi, ..]`), so that a decomposition's
 /// error is measured without materializing the whole reconstructed tensor.
+///
+/// `model_shape` is the shape the model reconstructs; a different `x` is an error naming both.
 pub fn relative_error_blockwise<T: Scalar>(
     x: &ArrayViewD<'_, T>,
+    model_shape: &[usize],
     mut block: impl FnMut(std::ops::Range<usize>) -> ndarray::ArrayD<T>,
 ) -> Result<f64, TensorError> {
+    if x.shape() != model_shape {
+        return Err(TensorError::Shape {
+            what: "the tensor compared with a decomposition".into(),
+            expected: format!("{model_shape:?}"),
+            got: format!("{:?}", x.shape()),
+        });
+    }
     if x.ndim() == 0 {
         return Err(TensorError::ZeroOrder);
     }

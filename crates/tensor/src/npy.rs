@@ -214,13 +214,10 @@ fn read_data<T: Scalar, const W: usize>(
     Ok(arr)
 }
 
-/// Writes a C-order little-endian `.npy` (format 1.0).
-pub fn write_npy<T: Scalar>(
-    mut w: impl Write,
-    a: &ndarray::ArrayViewD<'_, T>,
-) -> Result<(), NpyError> {
-    let descr = if T::DTYPE == "f32" { "<f4" } else { "<f8" };
-    let shape = match a.shape() {
+/// The bytes of a format-1.0 `.npy` header (magic, version, length, padded dict) for the
+/// given dtype string (`"<f8"`, ..), order and shape; the data follows it.
+pub fn header_bytes(descr: &str, fortran_order: bool, shape: &[usize]) -> Vec<u8> {
+    let shape = match shape {
         [] => "()".to_string(),
         [n] => format!("({n},)"),
         s => format!(
@@ -231,15 +228,27 @@ pub fn write_npy<T: Scalar>(
                 .join(", ")
         ),
     };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    let order = if fortran_order { "True" } else { "False" };
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
     // Pad so that the data starts on a 64-byte boundary, ending with a newline.
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
     header.push('\n');
-    w.write_all(MAGIC)?;
-    w.write_all(&[1, 0])?;
-    w.write_all(&(header.len() as u16).to_le_bytes())?;
-    w.write_all(header.as_bytes())?;
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out
+}
+
+/// Writes a C-order little-endian `.npy` (format 1.0).
+pub fn write_npy<T: Scalar>(
+    mut w: impl Write,
+    a: &ndarray::ArrayViewD<'_, T>,
+) -> Result<(), NpyError> {
+    let descr = if T::DTYPE == "f32" { "<f4" } else { "<f8" };
+    w.write_all(&header_bytes(descr, false, a.shape()))?;
     let a = a.as_standard_layout();
     let mut buf = Vec::with_capacity(1 << 16);
     for chunk in a.as_slice().expect("standard layout").chunks(8192) {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ndarray::ArrayD;
-use tnet_tensor::npy::write_npy;
+use tnet_tensor::npy::{header_bytes, write_npy};
 use tnet_tensor::random::{SeededRng, random_cp, random_tt, random_tucker};
 
 fn tnet(args: &[&str]) -> Output {
@@ -147,14 +147,7 @@ fn fortran_ordered_input_gives_the_same_result() {
     let c_path = dir.join("c.npy");
     save(&c_path, &x);
     // The same array stored Fortran-ordered, as numpy.asfortranarray would write it.
-    let mut header = "{'descr': '<f8', 'fortran_order': True, 'shape': (6, 5, 4), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(header.as_bytes());
+    let mut bytes = header_bytes("<f8", true, &[6, 5, 4]);
     for v in x.t().as_standard_layout().iter() {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
@@ -266,14 +259,7 @@ fn bad_input_gets_a_clear_error() {
     ]));
     assert!(e.contains("truncated"), "{e}");
     let ints = dir.join("ints.npy");
-    let mut h = "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }".to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(' ');
-    }
-    h.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(h.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(h.as_bytes());
+    let mut bytes = header_bytes("<i8", false, &[2]);
     bytes.extend_from_slice(&[0u8; 16]);
     std::fs::write(&ints, bytes).unwrap();
     let e = stderr(&tnet(&[

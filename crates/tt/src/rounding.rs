@@ -1,8 +1,8 @@
 use ndarray::{Array2, Array3};
-use tnet_tensor::linalg::{matmul, thin_qr, thin_svd};
+use tnet_tensor::linalg::{matmul, thin_qr};
 use tnet_tensor::{Scalar, TensorError};
 
-use crate::tt_svd::truncation_rank;
+use crate::tt_svd::svd_truncate;
 use crate::{TtRank, TtTensor};
 
 impl<T: Scalar> TtTensor<T> {
@@ -58,19 +58,8 @@ impl<T: Scalar> TtTensor<T> {
                 .into_shape_with_order((ra * i, rb))
                 .expect("contiguous")
                 .to_owned();
-            let (u, s, vt) = thin_svd(&g.view())?;
-            let r = truncation_rank(&s, caps[k + 1], delta2);
-            let u = u
-                .slice(ndarray::s![.., ..r])
-                .as_standard_layout()
-                .into_owned();
-            let mut sv = vt
-                .slice(ndarray::s![..r, ..])
-                .as_standard_layout()
-                .into_owned();
-            for (j, mut row) in sv.rows_mut().into_iter().enumerate() {
-                row.mapv_inplace(|v| v * s[j]);
-            }
+            let (u, sv) = svd_truncate(&g.view(), caps[k + 1], delta2)?;
+            let r = u.ncols();
             cores[k] = u.into_shape_with_order((ra, i, r)).expect("sizes");
             let (na, ni, nb) = cores[k + 1].dim();
             let next = cores[k + 1]

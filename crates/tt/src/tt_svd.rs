@@ -213,7 +213,7 @@ fn nearly_orthonormal<T: Scalar>(u: &Array2<T>) -> bool {
 }
 
 /// Truncated SVD `C ~ U (S V^T)`: the left factor and the carried right factor.
-fn svd_truncate<T: Scalar>(
+pub(crate) fn svd_truncate<T: Scalar>(
     c: &ArrayView2<'_, T>,
     cap: usize,
     delta2: Option<f64>,

@@ -58,14 +58,7 @@ impl<T: Scalar> TtTensor<T> {
 
     /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).
     pub fn relative_error(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
-        if x.shape() != self.shape().as_slice() {
-            return Err(TensorError::Shape {
-                what: "TT relative error".into(),
-                expected: format!("{:?}", self.shape()),
-                got: format!("{:?}", x.shape()),
-            });
-        }
-        tnet_tensor::relative_error_blockwise(x, |rows| {
+        tnet_tensor::relative_error_blockwise(x, &self.shape(), |rows| {
             let mut cores = self.cores.clone();
             cores[0] = self.cores[0].slice(ndarray::s![.., rows, ..]).to_owned();
             tt_dense(&cores)

@@ -206,3 +206,13 @@ fn one_dimensional_and_f32() {
     let tt = tensor_train(&x.view(), &TtRank::Ranks(vec![1, 2, 3, 1])).unwrap();
     assert!(relative_error(&x.view(), &tt.to_tensor().view()).unwrap() < 1e-5);
 }
+
+#[test]
+fn blockwise_error_equals_the_full_error() {
+    let mut rng = SeededRng::new(7);
+    let mut x = random_tt::<f64>(&[200, 90, 80], &[1, 4, 4, 1], &mut rng).tensor;
+    add_noise(&mut x, 0.2, &mut rng);
+    let tt = tensor_train(&x.view(), &TtRank::Max(2)).unwrap();
+    let full = relative_error(&x.view(), &tt.to_tensor().view()).unwrap();
+    assert!((full - tt.relative_error(&x.view()).unwrap()).abs() < 1e-12);
+}

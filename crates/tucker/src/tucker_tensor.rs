@@ -54,14 +54,7 @@ impl<T: Scalar> TuckerTensor<T> {
 
     /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).
     pub fn relative_error(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
-        if x.shape() != self.shape().as_slice() {
-            return Err(TensorError::Shape {
-                what: "Tucker relative error".into(),
-                expected: format!("{:?}", self.shape()),
-                got: format!("{:?}", x.shape()),
-            });
-        }
-        tnet_tensor::relative_error_blockwise(x, |rows| {
+        tnet_tensor::relative_error_blockwise(x, &self.shape(), |rows| {
             let mut ops: Vec<_> = self
                 .factors
                 .iter()

@@ -290,3 +290,18 @@ fn works_in_f32() {
     .unwrap();
     assert!(relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap() < 1e-5);
 }
+
+#[test]
+fn blockwise_error_equals_the_full_error() {
+    // 300 x 70 x 60 entries: more than one block of the blockwise measurement.
+    let mut rng = SeededRng::new(17);
+    let mut x = random_tucker::<f64>(&[300, 70, 60], &[5, 5, 5], &mut rng).tensor;
+    add_noise(&mut x, 0.2, &mut rng);
+    let fit = tucker(&x.view(), &TuckerRank::Same(3), &TuckerOptions::default()).unwrap();
+    let full = relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap();
+    let blockwise = fit.tucker.relative_error(&x.view()).unwrap();
+    assert!((full - blockwise).abs() < 1e-12, "{full} vs {blockwise}");
+    let other = ArrayD::<f64>::zeros(IxDyn(&[300, 70, 59]));
+    let err = fit.tucker.relative_error(&other.view()).unwrap_err();
+    assert!(matches!(err, TensorError::Shape { .. }), "{err}");
+}
