@@ -77,6 +77,15 @@ pub fn parafac<T: Scalar>(
     rank: usize,
     opts: &ParafacOptions<T>,
 ) -> Result<CpFit<T>, TensorError> {
+    // Run on a worker of the thread pool: each fork-join inside then wakes one thread, not two.
+    rayon::scope(|_| parafac_impl(x, rank, opts))
+}
+
+fn parafac_impl<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    rank: usize,
+    opts: &ParafacOptions<T>,
+) -> Result<CpFit<T>, TensorError> {
     let norm_x = check_tensor_norm(x)?;
     let order = x.ndim();
     if order < 2 {

@@ -110,6 +110,14 @@ pub fn tensor_train<T: Scalar>(
     x: &ArrayViewD<'_, T>,
     rank: &TtRank,
 ) -> Result<TtTensor<T>, TensorError> {
+    // Run on a worker of the thread pool: each fork-join inside then wakes one thread, not two.
+    rayon::scope(|_| tensor_train_impl(x, rank))
+}
+
+fn tensor_train_impl<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    rank: &TtRank,
+) -> Result<TtTensor<T>, TensorError> {
     let norm_x = check_tensor_norm(x)?;
     let order = x.ndim();
     let (caps, eps) = rank.bounds(order)?;

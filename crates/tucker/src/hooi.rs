@@ -89,6 +89,13 @@ pub fn hosvd<T: Scalar>(
     x: &ArrayViewD<'_, T>,
     rank: &TuckerRank,
 ) -> Result<TuckerFit<T>, TensorError> {
+    rayon::scope(|_| hosvd_impl(x, rank))
+}
+
+fn hosvd_impl<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    rank: &TuckerRank,
+) -> Result<TuckerFit<T>, TensorError> {
     check_tensor(x)?;
     let ranks = rank.resolve(x.shape())?;
     let x = x.as_standard_layout();
@@ -114,6 +121,16 @@ pub fn hosvd<T: Scalar>(
 
 /// Tucker decomposition of the listed `modes` only (TensorLy's `partial_tucker`).
 pub fn partial_tucker<T: Scalar>(
+    x: &ArrayViewD<'_, T>,
+    modes: &[usize],
+    rank: &TuckerRank,
+    opts: &TuckerOptions<T>,
+) -> Result<PartialTucker<T>, TensorError> {
+    // Run on a worker of the thread pool: each fork-join inside then wakes one thread, not two.
+    rayon::scope(|_| partial_tucker_impl(x, modes, rank, opts))
+}
+
+fn partial_tucker_impl<T: Scalar>(
     x: &ArrayViewD<'_, T>,
     modes: &[usize],
     rank: &TuckerRank,
