@@ -118,9 +118,10 @@ pub fn run(args: &DecomposeArgs) -> Result<()> {
     let array = read_npy(BufReader::new(file))
         .with_context(|| format!("cannot read {}", args.input.display()))?;
     let report = match array {
-        NpyArray::F32(x) => decompose(x, args)?,
-        NpyArray::F64(x) => decompose(x, args)?,
-    };
+        NpyArray::F32(x) => decompose(x, args),
+        NpyArray::F64(x) => decompose(x, args),
+    }
+    .with_context(|| format!("decomposing {}", args.input.display()))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
