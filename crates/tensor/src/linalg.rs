@@ -19,14 +19,7 @@ const PARALLEL_FLOPS: f64 = 2.0e6;
 
 /// Parallelism for a kernel of `flops` floating-point operations.
 pub fn par_for(flops: f64) -> Par {
-    static TH: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    let th = *TH.get_or_init(|| {
-        std::env::var("TNET_PAR_FLOPS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(PARALLEL_FLOPS)
-    });
-    if flops >= th && rayon::current_num_threads() > 1 {
+    if flops >= PARALLEL_FLOPS && rayon::current_num_threads() > 1 {
         Par::rayon(0)
     } else {
         Par::Seq

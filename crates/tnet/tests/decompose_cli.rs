@@ -211,7 +211,10 @@ fn bad_input_gets_a_clear_error() {
         "--rank",
         "2",
     ]));
-    assert!(e.contains("non-finite") && e.contains("[1, 2, 3]") && e.contains("nan.npy"), "{e}");
+    assert!(
+        e.contains("non-finite") && e.contains("[1, 2, 3]") && e.contains("nan.npy"),
+        "{e}"
+    );
 
     let empty_path = dir.join("empty.npy");
     save(&empty_path, &ArrayD::<f64>::zeros(ndarray::IxDyn(&[3, 0])));
