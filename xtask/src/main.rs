@@ -22,6 +22,8 @@ enum Command {
     BenchDecomp(bench_decomp::BenchArgs),
     /// Write the TensorLy reference fixtures used by the cross-check tests (tests/fixtures/tensorly).
     TensorlyFixtures,
+    /// Write the scipy MAT v5 fixtures of tnet-data and check scipy reads our MAT writer's output.
+    MatFixtures,
 }
 
 fn main() -> Result<()> {
@@ -37,5 +39,6 @@ fn main() -> Result<()> {
         }
         Command::BenchDecomp(args) => bench_decomp::run(&args),
         Command::TensorlyFixtures => tensorly::write_fixtures(),
+        Command::MatFixtures => tensorly::write_mat_fixtures(),
     }
 }

@@ -105,3 +105,42 @@ pub fn write_fixtures() -> Result<()> {
     eprintln!("fixtures written to {}", dir.display());
     Ok(())
 }
+
+/// Has scipy write the MAT fixtures of `tnet-data`'s tests, and checks that scipy reads a
+/// file written by our MAT writer.
+pub fn write_mat_fixtures() -> Result<()> {
+    let python = ensure_venv()?;
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "scipy"])
+        .status()?;
+    if !status.success() {
+        bail!("pip install scipy failed (is PyPI reachable?)");
+    }
+    let root = workspace_root();
+    let dir = root.join("crates/data/tests/fixtures");
+    std::fs::create_dir_all(&dir)?;
+    let check = root.join("target/mat-check");
+    std::fs::create_dir_all(&check)?;
+    let ours = check.join("ours.mat");
+    let x = ndarray::ArrayD::from_shape_vec(
+        ndarray::IxDyn(&[2, 3, 4]),
+        (0..24).map(|v| v as f64).collect(),
+    )?;
+    let row = ndarray::array![1.0, 2.0, 3.0].into_dyn();
+    let f = std::fs::File::create(&ours)?;
+    tnet_data::mat::write_mat(
+        std::io::BufWriter::new(f),
+        &[("x", x.view()), ("row", row.view())],
+    )?;
+    let script = root.join("xtask/python/mat_fixtures.py");
+    let status = python_command(&python)
+        .arg(&script)
+        .arg(&dir)
+        .arg(&ours)
+        .status()?;
+    if !status.success() {
+        bail!("{} failed", script.display());
+    }
+    eprintln!("MAT fixtures written to {}", dir.display());
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! `tnet`: the T-Net command line.
 
 mod decompose;
+mod eval_pckh;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Decompose a tensor stored as .npy (float32 or float64) with Tucker, CP or TT.
     Decompose(decompose::DecomposeArgs),
+    /// MPII PCKh (HRNet protocol) of predicted joints against gt_valid.mat.
+    EvalPckh(eval_pckh::EvalPckhArgs),
 }
 
 fn main() {
@@ -26,6 +29,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decompose(args) => decompose::run(&args),
+        Command::EvalPckh(args) => eval_pckh::run(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

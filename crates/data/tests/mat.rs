@@ -1,0 +1,87 @@
+//! MAT v5 reading against files scipy wrote (`cargo xtask mat-fixtures`), and writing.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{ArrayD, IxDyn, array};
+use tnet_data::mat::{MatError, read_mat, read_mat_file, write_mat};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn reads_scipy_files_compressed_and_plain() {
+    let want = ArrayD::from_shape_vec(IxDyn(&[2, 3, 4]), (0..24).map(|v| v as f64 * 0.5).collect())
+        .unwrap();
+    for name in ["scipy_compressed.mat", "scipy_plain.mat"] {
+        let f = read_mat_file(&fixture(name)).unwrap();
+        assert_eq!(f.get("a").unwrap().to_array(), want, "{name}");
+        assert_eq!(
+            f.get("ints").unwrap().to_array(),
+            array![[1., -2., 3.], [4., 5., -600.]].into_dyn()
+        );
+        assert_eq!(
+            f.get("flags").unwrap().to_array(),
+            array![[1., 0.], [0., 1.]].into_dyn()
+        );
+        // Strings and cells are skipped, by name.
+        assert!(
+            f.skipped.contains(&"label".to_string()) && f.skipped.contains(&"cells".to_string()),
+            "{:?}",
+            f.skipped
+        );
+        match f.get("nope").unwrap_err() {
+            MatError::Missing { available, .. } => assert!(available.contains(&"a".to_string())),
+            e => panic!("{e}"),
+        }
+    }
+}
+
+#[test]
+fn reads_an_mpii_like_ground_truth() {
+    let f = read_mat_file(&fixture("gt_like.mat")).unwrap();
+    let pos = f.get("pos_gt_src").unwrap();
+    assert_eq!(pos.dims, vec![16, 2, 3]);
+    assert_eq!(pos.to_array()[[4, 1, 2]], 30.0);
+    let missing = f.get("jnt_missing").unwrap().to_array();
+    assert_eq!(missing[[0, 1]], 1.0);
+    assert_eq!(missing.sum(), 1.0);
+    let boxes = f.get("headboxes_src").unwrap().to_array();
+    assert_eq!((boxes[[1, 0, 2]], boxes[[1, 1, 2]]), (30.0, 40.0));
+}
+
+#[test]
+fn writes_what_it_reads_back() {
+    let x = ArrayD::from_shape_vec(IxDyn(&[2, 3, 4]), (0..24).map(|v| v as f64).collect()).unwrap();
+    let row = array![1.0, 2.0, 3.0].into_dyn();
+    let mut buf = Vec::new();
+    write_mat(&mut buf, &[("x", x.view()), ("row", row.view())]).unwrap();
+    let f = read_mat(buf.as_slice()).unwrap();
+    assert_eq!(f.get("x").unwrap().to_array(), x);
+    assert_eq!(f.get("row").unwrap().dims, vec![1, 3]);
+    // `cargo xtask mat-fixtures` checks the same file loads in scipy with these values.
+}
+
+#[test]
+fn corrupt_files_are_named() {
+    assert!(matches!(
+        read_mat(&b"short"[..]).unwrap_err(),
+        MatError::Format(_)
+    ));
+    let mut bad = vec![b' '; 128];
+    bad[126..128].copy_from_slice(b"XX");
+    assert!(
+        read_mat(bad.as_slice())
+            .unwrap_err()
+            .to_string()
+            .contains("endian")
+    );
+    let good = std::fs::read(fixture("scipy_plain.mat")).unwrap();
+    let err = read_mat(&good[..good.len() - 20]).unwrap_err();
+    assert!(
+        err.to_string().contains("truncated") || err.to_string().contains("runs past"),
+        "{err}"
+    );
+}

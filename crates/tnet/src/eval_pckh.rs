@@ -1,0 +1,138 @@
+//! `tnet eval-pckh --gt gt_valid.mat --pred preds.npy|preds.mat [--json]`
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use ndarray::{Array3, Axis, Ix3};
+use tnet_data::mat::read_mat_file;
+use tnet_metrics::pckh::{N_JOINTS, PckhGroundTruth, evaluate};
+use tnet_tensor::npy::{NpyArray, read_npy};
+
+#[derive(Debug, Args)]
+pub struct EvalPckhArgs {
+    /// MPII ground truth as MAT v5 (`annot/gt_valid.mat`: pos_gt_src, jnt_missing, headboxes_src).
+    #[arg(long)]
+    gt: PathBuf,
+    /// Predictions, an (N, 16, 2) array of 0-based (x, y) image coordinates: .npy, or .mat with
+    /// the variable `preds` (as HRNet writes pred.mat).
+    #[arg(long)]
+    pred: PathBuf,
+    /// Print one JSON line instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &EvalPckhArgs) -> Result<()> {
+    let gt = read_ground_truth(&args.gt)
+        .with_context(|| format!("reading ground truth {}", args.gt.display()))?;
+    let pred = read_predictions(&args.pred)
+        .with_context(|| format!("reading predictions {}", args.pred.display()))?;
+    let n = gt.joints.shape()[0];
+    if pred.shape() != [n, N_JOINTS, 2] {
+        bail!(
+            "predictions {} have shape {:?} but the ground truth {} has {n} samples: expected [{n}, 16, 2]",
+            args.pred.display(),
+            pred.shape(),
+            args.gt.display()
+        );
+    }
+    let report = evaluate(&pred.view(), &gt).context("computing PCKh")?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let names: Vec<&str> = report.at_05.entries().iter().map(|(n, _)| *n).collect();
+    println!(
+        "{:<10} {}",
+        "",
+        names.iter().map(|n| format!("{n:>9}")).collect::<String>()
+    );
+    for (label, table) in [("PCKh@0.5", &report.at_05), ("PCKh@0.1", &report.at_01)] {
+        let row: String = table
+            .entries()
+            .iter()
+            .map(|(_, v)| format!("{v:>9.2}"))
+            .collect();
+        println!("{label:<10} {row}");
+    }
+    println!("AUC (0..0.5) {:.2}   samples {}", report.auc, report.n);
+    Ok(())
+}
+
+fn read_ground_truth(path: &Path) -> Result<PckhGroundTruth> {
+    let mat = read_mat_file(path)?;
+    let take = |name: &str, rank: usize| -> Result<ndarray::ArrayD<f64>> {
+        let a = mat.get(name)?;
+        if a.dims.len() != rank {
+            bail!(
+                "variable '{name}' has dimensions {:?}, expected {rank} of them",
+                a.dims
+            );
+        }
+        Ok(a.to_array())
+    };
+    let pos = take("pos_gt_src", 3)?; // 16 x 2 x N
+    let missing = take("jnt_missing", 2)?; // 16 x N
+    let boxes = take("headboxes_src", 3)?; // 2 x 2 x N
+    let n = pos.shape()[2];
+    if pos.shape() != [N_JOINTS, 2, n] {
+        bail!(
+            "pos_gt_src has dimensions {:?}, expected 16 x 2 x N",
+            pos.shape()
+        );
+    }
+    if missing.shape() != [N_JOINTS, n] {
+        bail!(
+            "jnt_missing has dimensions {:?}, expected 16 x {n}",
+            missing.shape()
+        );
+    }
+    if boxes.shape() != [2, 2, n] {
+        bail!(
+            "headboxes_src has dimensions {:?}, expected 2 x 2 x {n}",
+            boxes.shape()
+        );
+    }
+    Ok(PckhGroundTruth {
+        joints: pos
+            .permuted_axes(vec![2, 0, 1])
+            .into_dimensionality::<Ix3>()?
+            .as_standard_layout()
+            .into_owned(),
+        missing: missing.t().mapv(|v| v != 0.0).into_dimensionality()?,
+        headboxes: boxes
+            .permuted_axes(vec![2, 0, 1])
+            .into_dimensionality::<Ix3>()?
+            .as_standard_layout()
+            .into_owned(),
+    })
+}
+
+fn read_predictions(path: &Path) -> Result<Array3<f64>> {
+    let is_mat = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mat"));
+    let a = if is_mat {
+        read_mat_file(path)?.get("preds")?.to_array()
+    } else {
+        match read_npy(BufReader::new(File::open(path)?))? {
+            NpyArray::F32(a) => a.mapv(f64::from),
+            NpyArray::F64(a) => a,
+        }
+    };
+    if a.ndim() != 3 {
+        bail!(
+            "predictions must be a 3-d (N, 16, 2) array, got shape {:?}",
+            a.shape()
+        );
+    }
+    let a = a.into_dimensionality::<Ix3>()?;
+    // HRNet's pred.mat may carry a third column (the heatmap maximum): keep x and y.
+    if a.shape()[2] > 2 {
+        return Ok(a.slice_axis(Axis(2), ndarray::Slice::from(0..2)).to_owned());
+    }
+    Ok(a)
+}
