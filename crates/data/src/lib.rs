@@ -1,4 +1,9 @@
-//! `tnet-data`: data I/O for T-Net. So far: MAT v5 files, the format of MPII's
-//! `annot/gt_valid.mat` and of HRNet's `pred.mat`.
+//! `tnet-data`: data I/O for T-Net. So far: MPII annotations in both common layouts and MAT v5
+//! files (MPII's `gt_valid.mat`, HRNet's `pred.mat`). Image loading, augmentation, the parallel
+//! loader and the synthetic generators follow.
 
+mod error;
 pub mod mat;
+pub mod mpii;
+
+pub use error::DataError;
