@@ -3,7 +3,9 @@
 //! loader and the synthetic generators follow.
 
 mod error;
+pub mod heatmap;
 pub mod mat;
 pub mod mpii;
+pub mod transform;
 
 pub use error::DataError;
