@@ -1,6 +1,7 @@
 //! Developer workflows: `cargo xtask <command>` (see `cargo xtask --help`).
 
 mod bench_decomp;
+mod data;
 mod problems;
 mod tensorly;
 
@@ -22,6 +23,9 @@ enum Command {
     BenchDecomp(bench_decomp::BenchArgs),
     /// Write the TensorLy reference fixtures used by the cross-check tests (tests/fixtures/tensorly).
     TensorlyFixtures,
+    /// Data sets made by the project (synthetic pose).
+    #[command(subcommand)]
+    Data(data::DataCommand),
     /// Write the scipy MAT v5 fixtures of tnet-data and check scipy reads our MAT writer's output.
     MatFixtures,
 }
@@ -40,5 +44,6 @@ fn main() -> Result<()> {
         Command::BenchDecomp(args) => bench_decomp::run(&args),
         Command::TensorlyFixtures => tensorly::write_fixtures(),
         Command::MatFixtures => tensorly::write_mat_fixtures(),
+        Command::Data(cmd) => data::run(&cmd),
     }
 }

@@ -6,6 +6,8 @@ mod error;
 pub mod heatmap;
 pub mod mat;
 pub mod mpii;
+pub mod raster;
+pub mod synth_pose;
 pub mod transform;
 
 pub use error::DataError;
