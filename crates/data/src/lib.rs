@@ -6,6 +6,7 @@ mod error;
 pub mod heatmap;
 pub mod mat;
 pub mod mpii;
+pub mod pose_loader;
 pub mod raster;
 pub mod synth_pose;
 pub mod transform;
