@@ -53,7 +53,13 @@ fn clamp_normal(rng: &mut SeededRng, sd: f64, limit: f64) -> f64 {
 
 /// Renders one person on a `size x size` image.
 pub fn render_person(rng: &mut SeededRng, size: usize) -> SynthPerson {
-    let s = size as f64;
+    render_person_wh(rng, size, size)
+}
+
+/// Renders one person on a `width x height` image.
+pub fn render_person_wh(rng: &mut SeededRng, width: usize, height_px: usize) -> SynthPerson {
+    let (sw, sh) = (width as f64, height_px as f64);
+    let s = sw.min(sh);
     let height = uniform(rng, 0.45, 0.85) * s;
     let tilt = clamp_normal(rng, 30.0, 70.0) + clamp_normal(rng, 10.0, 25.0);
     let up = rot([0.0, -1.0], tilt);
@@ -63,7 +69,7 @@ pub fn render_person(rng: &mut SeededRng, size: usize) -> SynthPerson {
     // Facing the camera, the person's right side is on the image left.
     let right_sign = if front { -1.0 } else { 1.0 };
     let right = [perp[0] * right_sign, perp[1] * right_sign];
-    let pelvis = [uniform(rng, 0.3, 0.7) * s, uniform(rng, 0.45, 0.7) * s];
+    let pelvis = [uniform(rng, 0.3, 0.7) * sw, uniform(rng, 0.45, 0.7) * sh];
 
     let mut j = [[0.0f64; 2]; N_JOINTS];
     j[6] = pelvis;
@@ -90,7 +96,7 @@ pub fn render_person(rng: &mut SeededRng, size: usize) -> SynthPerson {
         j[wrist] = add(j[elbow], rot(upper, bend), 0.15 * height);
     }
 
-    let mut image = background(rng, size);
+    let mut image = background(rng, width, height_px);
     let mut img = image.view_mut();
     let limb_r = 0.035 * height;
     let warm = uniform(rng, -20.0, 50.0);
@@ -150,7 +156,7 @@ pub fn render_person(rng: &mut SeededRng, size: usize) -> SynthPerson {
     draw_side(&mut img, right_first);
     // Occluders in front of the person, sometimes.
     if rng.uniform() < 0.3 {
-        let (cx, cy) = (uniform(rng, 0.0, s), uniform(rng, 0.0, s));
+        let (cx, cy) = (uniform(rng, 0.0, sw), uniform(rng, 0.0, sh));
         let (w, h) = (uniform(rng, 0.05, 0.25) * s, uniform(rng, 0.05, 0.25) * s);
         rect(
             &mut img,
@@ -162,7 +168,7 @@ pub fn render_person(rng: &mut SeededRng, size: usize) -> SynthPerson {
         );
     }
 
-    let inside = |p: [f64; 2]| p[0] >= 0.0 && p[1] >= 0.0 && p[0] <= s - 1.0 && p[1] <= s - 1.0;
+    let inside = |p: [f64; 2]| p[0] >= 0.0 && p[1] >= 0.0 && p[0] <= sw - 1.0 && p[1] <= sh - 1.0;
     let visible = j.map(inside);
     let head_len = ((j[9][0] - j[8][0]).powi(2) + (j[9][1] - j[8][1]).powi(2)).sqrt();
     let half = 0.5 * head_len;
@@ -190,7 +196,7 @@ pub fn render_person(rng: &mut SeededRng, size: usize) -> SynthPerson {
 }
 
 /// Colour gradient, pixel noise and clutter (including limb-like strokes).
-fn background(rng: &mut SeededRng, size: usize) -> Array3<u8> {
+fn background(rng: &mut SeededRng, width: usize, height: usize) -> Array3<u8> {
     let c0 = hsv(
         uniform(rng, 0.0, 360.0),
         uniform(rng, 0.0, 0.6),
@@ -201,12 +207,12 @@ fn background(rng: &mut SeededRng, size: usize) -> Array3<u8> {
         uniform(rng, 0.0, 0.6),
         uniform(rng, 0.2, 0.9),
     );
-    let mut img = Array3::<u8>::zeros((size, size, 3));
+    let mut img = Array3::<u8>::zeros((height, width, 3));
     let noise_seed = rng.next_u64();
     let mut noise = SeededRng::new(noise_seed);
-    for y in 0..size {
-        let t = y as f64 / size as f64;
-        for x in 0..size {
+    for y in 0..height {
+        let t = y as f64 / height as f64;
+        for x in 0..width {
             let n = (noise.uniform() - 0.5) * 24.0;
             for ch in 0..3 {
                 let v = c0[ch] as f64 * (1.0 - t) + c1[ch] as f64 * t + n;
@@ -214,7 +220,8 @@ fn background(rng: &mut SeededRng, size: usize) -> Array3<u8> {
             }
         }
     }
-    let s = size as f64;
+    let (sw, sh) = (width as f64, height as f64);
+    let s = sw.min(sh);
     let mut view = img.view_mut();
     for _ in 0..(4 + (rng.uniform() * 8.0) as usize) {
         let color: Rgb = hsv(
@@ -224,7 +231,7 @@ fn background(rng: &mut SeededRng, size: usize) -> Array3<u8> {
         );
         match (rng.uniform() * 3.0) as u32 {
             0 => {
-                let (x, y) = (uniform(rng, -0.1, 1.0) * s, uniform(rng, -0.1, 1.0) * s);
+                let (x, y) = (uniform(rng, -0.1, 1.0) * sw, uniform(rng, -0.1, 1.0) * sh);
                 rect(
                     &mut view,
                     x,
@@ -241,7 +248,7 @@ fn background(rng: &mut SeededRng, size: usize) -> Array3<u8> {
                 color,
             ),
             _ => {
-                let a = [uniform(rng, 0.0, s), uniform(rng, 0.0, s)];
+                let a = [uniform(rng, 0.0, sw), uniform(rng, 0.0, sh)];
                 let b = add(
                     a,
                     rot([1.0, 0.0], uniform(rng, 0.0, 360.0)),
@@ -339,7 +346,7 @@ pub fn write_synth_pose(
     })
 }
 
-fn save_jpeg(path: &Path, img: &ArrayView3<'_, u8>) -> Result<(), DataError> {
+pub fn save_jpeg(path: &Path, img: &ArrayView3<'_, u8>) -> Result<(), DataError> {
     let (h, w, _) = img.dim();
     let data: Vec<u8> = img.iter().copied().collect();
     let file = std::fs::File::create(path).map_err(|source| DataError::Io {
