@@ -9,6 +9,23 @@ use clap::{Args, Subcommand};
 pub enum DataCommand {
     /// Render the synthetic pose set in the HRNet / MPII layout.
     SynthPose(SynthPoseArgs),
+    /// Render the synthetic face-parsing set in the Helen layout (11 classes).
+    SynthFace(SynthFaceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SynthFaceArgs {
+    #[arg(long, default_value = "datasets/synth-face")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 2000)]
+    train: usize,
+    #[arg(long, default_value_t = 300)]
+    test: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Image side in pixels.
+    #[arg(long, default_value_t = 256)]
+    size: usize,
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +74,19 @@ pub fn run(cmd: &DataCommand) -> Result<()> {
             println!(
                 "mean-pose baseline: PCKh@0.5 Mean = {:.2} % on the validation set",
                 summary.mean_pose_pckh
+            );
+            Ok(())
+        }
+        DataCommand::SynthFace(a) => {
+            eprintln!("rendering {} + {} faces ...", a.train, a.test);
+            tnet_data::faceparsing::write_synth_face(&a.out, a.train, a.test, a.seed, a.size)
+                .with_context(|| format!("writing {}", a.out.display()))?;
+            println!(
+                "wrote {} training and {} test faces to {} (Helen layout: images/, labels/ID/ID_lblNN.png, \
+                 train.txt, test.txt)",
+                a.train,
+                a.test,
+                a.out.display()
             );
             Ok(())
         }

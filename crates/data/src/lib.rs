@@ -3,6 +3,7 @@
 //! loader and the synthetic generators follow.
 
 mod error;
+pub mod faceparsing;
 pub mod heatmap;
 pub mod mat;
 pub mod mpii;
