@@ -224,9 +224,7 @@ impl Canvas {
         for y in clip(bbox[1].floor(), h)..clip(bbox[3].ceil() + 1.0, h) {
             for x in clip(bbox[0].floor(), w)..clip(bbox[2].ceil() + 1.0, w) {
                 if inside(x as f64, y as f64) {
-                    for ch in 0..3 {
-                        self.img[[y, x, ch]] = color[ch];
-                    }
+                    crate::raster::set(&mut self.img.view_mut(), y, x, color);
                     if let Some(c) = class {
                         self.lbl[[y, x]] = c;
                     }
@@ -259,10 +257,6 @@ impl Canvas {
     }
 }
 
-fn uniform(rng: &mut SeededRng, lo: f64, hi: f64) -> f64 {
-    lo + (hi - lo) * rng.uniform()
-}
-
 /// Renders one synthetic face on a `size x size` image with its class map.
 pub fn render_face(rng: &mut SeededRng, size: usize) -> (Array3<u8>, Array2<u8>) {
     let s = size as f64;
@@ -272,8 +266,8 @@ pub fn render_face(rng: &mut SeededRng, size: usize) -> (Array3<u8>, Array2<u8>)
     };
     // Background: two-colour gradient with noise, then clutter (background class).
     let (c0, c1) = (
-        hsv(uniform(rng, 0.0, 360.0), 0.4, 0.7),
-        hsv(uniform(rng, 0.0, 360.0), 0.4, 0.4),
+        hsv(rng.range(0.0, 360.0), 0.4, 0.7),
+        hsv(rng.range(0.0, 360.0), 0.4, 0.4),
     );
     let mut noise = SeededRng::new(rng.next_u64());
     for y in 0..size {
@@ -287,26 +281,26 @@ pub fn render_face(rng: &mut SeededRng, size: usize) -> (Array3<u8>, Array2<u8>)
         }
     }
     for _ in 0..(3 + (rng.uniform() * 6.0) as usize) {
-        let c = [uniform(rng, 0.0, s), uniform(rng, 0.0, s)];
+        let c = [rng.range(0.0, s), rng.range(0.0, s)];
         let color = hsv(
-            uniform(rng, 0.0, 360.0),
-            uniform(rng, 0.2, 0.8),
-            uniform(rng, 0.2, 0.9),
+            rng.range(0.0, 360.0),
+            rng.range(0.2, 0.8),
+            rng.range(0.2, 0.9),
         );
         cv.ellipse(
             c,
-            uniform(rng, 0.02, 0.15) * s,
-            uniform(rng, 0.02, 0.15) * s,
-            uniform(rng, 0.0, 180.0),
+            rng.range(0.02, 0.15) * s,
+            rng.range(0.02, 0.15) * s,
+            rng.range(0.0, 180.0),
             color,
             Some(0),
         );
     }
     // The face: a frame rotated by `tilt` around its centre, sizes relative to the face width.
-    let fw = uniform(rng, 0.25, 0.45) * s;
-    let center = [uniform(rng, 0.35, 0.65) * s, uniform(rng, 0.4, 0.6) * s];
+    let fw = rng.range(0.25, 0.45) * s;
+    let center = [rng.range(0.35, 0.65) * s, rng.range(0.4, 0.6) * s];
     let tilt = (rng.normal() * 15.0).clamp(-40.0, 40.0);
-    let yaw = uniform(rng, -0.15, 0.15); // shifts the features sideways
+    let yaw = rng.range(-0.15, 0.15); // shifts the features sideways
     let (sn, cs) = tilt.to_radians().sin_cos();
     let at = |u: f64, v: f64| {
         [
@@ -315,26 +309,26 @@ pub fn render_face(rng: &mut SeededRng, size: usize) -> (Array3<u8>, Array2<u8>)
         ]
     };
     let skin = hsv(
-        uniform(rng, 15.0, 35.0),
-        uniform(rng, 0.25, 0.6),
-        uniform(rng, 0.45, 0.95),
+        rng.range(15.0, 35.0),
+        rng.range(0.25, 0.6),
+        rng.range(0.45, 0.95),
     );
     let hair = hsv(
-        uniform(rng, 0.0, 45.0),
-        uniform(rng, 0.3, 0.8),
-        uniform(rng, 0.1, 0.6),
+        rng.range(0.0, 45.0),
+        rng.range(0.3, 0.8),
+        rng.range(0.1, 0.6),
     );
     let hair_c = [center[0] + fw * 0.25 * sn, center[1] - fw * 0.25 * cs];
     cv.ellipse(
         hair_c,
-        fw * uniform(rng, 0.6, 0.75),
-        fw * uniform(rng, 0.6, 0.8),
+        fw * rng.range(0.6, 0.75),
+        fw * rng.range(0.6, 0.8),
         tilt,
         hair,
         Some(10),
     );
     cv.ellipse(center, fw * 0.5, fw * 0.65, tilt, skin, Some(1));
-    let brow = hsv(uniform(rng, 0.0, 40.0), 0.5, uniform(rng, 0.1, 0.35));
+    let brow = hsv(rng.range(0.0, 40.0), 0.5, rng.range(0.1, 0.35));
     let eye_white = [235, 235, 230];
     // Person's right = image left (u < 0).
     for (side, brow_class, eye_class) in [(-1.0, 3u8, 5u8), (1.0, 2u8, 4u8)] {
@@ -342,7 +336,7 @@ pub fn render_face(rng: &mut SeededRng, size: usize) -> (Array3<u8>, Array2<u8>)
             at(side * 0.2, -0.22),
             fw * 0.11,
             fw * 0.025,
-            tilt + side * uniform(rng, -10.0, 10.0),
+            tilt + side * rng.range(-10.0, 10.0),
             brow,
             Some(brow_class),
         );
@@ -370,11 +364,11 @@ pub fn render_face(rng: &mut SeededRng, size: usize) -> (Array3<u8>, Array2<u8>)
     ];
     cv.ellipse(at(0.0, 0.08), fw * 0.06, fw * 0.14, tilt, nose, Some(6));
     let lip = hsv(
-        uniform(rng, 340.0, 370.0),
-        uniform(rng, 0.4, 0.8),
-        uniform(rng, 0.4, 0.8),
+        rng.range(340.0, 370.0),
+        rng.range(0.4, 0.8),
+        rng.range(0.4, 0.8),
     );
-    let open = uniform(rng, 0.0, 0.04);
+    let open = rng.range(0.0, 0.04);
     cv.ellipse(
         at(0.0, 0.33 + open),
         fw * 0.16,

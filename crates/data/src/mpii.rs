@@ -159,8 +159,11 @@ impl<'a> Rec<'a> {
     }
 }
 
-/// Reads an HRNet / mmpose annotation file (`annot/train.json`, `valid.json` or `test.json`).
-pub fn read_hrnet_json(path: &Path) -> Result<Vec<MpiiPerson>, DataError> {
+/// Applies `f` to every record (JSON object) of the array in `path`, naming non-objects.
+fn map_records<T>(
+    path: &Path,
+    f: impl Fn(&Rec<'_>) -> Result<T, DataError>,
+) -> Result<Vec<T>, DataError> {
     read_json_array(path)?
         .iter()
         .enumerate()
@@ -171,72 +174,69 @@ pub fn read_hrnet_json(path: &Path) -> Result<Vec<MpiiPerson>, DataError> {
                 field: "(record)".into(),
                 problem: "is not an object".into(),
             })?;
-            let r = Rec { path, index, obj };
-            let joints = match obj.get("joints") {
-                Some(v) => Some(r.joints("joints", v)?.0),
-                None => None,
-            };
-            let visible = match obj.get("joints_vis") {
-                Some(v) => {
-                    let flags = v
-                        .as_array()
-                        .ok_or_else(|| r.err("joints_vis", "should be an array"))?;
-                    if flags.len() != N_JOINTS {
-                        return Err(r.err(
-                            "joints_vis",
-                            format!("has {} entries, expected {N_JOINTS}", flags.len()),
-                        ));
-                    }
-                    let mut vis = [false; N_JOINTS];
-                    for (j, f) in flags.iter().enumerate() {
-                        vis[j] = r.number("joints_vis", f)? != 0.0;
-                    }
-                    Some(vis)
-                }
-                None => None,
-            };
-            Ok(MpiiPerson {
-                image: r.string("image")?,
-                center: r.point("center", r.get("center")?)?,
-                scale: r.number("scale", r.get("scale")?)?,
-                joints,
-                visible,
-                is_validation: None,
-                others: Vec::new(),
-            })
+            f(&Rec { path, index, obj })
         })
         .collect()
 }
 
+/// Reads an HRNet / mmpose annotation file (`annot/train.json`, `valid.json` or `test.json`).
+pub fn read_hrnet_json(path: &Path) -> Result<Vec<MpiiPerson>, DataError> {
+    map_records(path, |r| {
+        let obj = r.obj;
+        let joints = match obj.get("joints") {
+            Some(v) => Some(r.joints("joints", v)?.0),
+            None => None,
+        };
+        let visible = match obj.get("joints_vis") {
+            Some(v) => {
+                let flags = v
+                    .as_array()
+                    .ok_or_else(|| r.err("joints_vis", "should be an array"))?;
+                if flags.len() != N_JOINTS {
+                    return Err(r.err(
+                        "joints_vis",
+                        format!("has {} entries, expected {N_JOINTS}", flags.len()),
+                    ));
+                }
+                let mut vis = [false; N_JOINTS];
+                for (j, f) in flags.iter().enumerate() {
+                    vis[j] = r.number("joints_vis", f)? != 0.0;
+                }
+                Some(vis)
+            }
+            None => None,
+        };
+        Ok(MpiiPerson {
+            image: r.string("image")?,
+            center: r.point("center", r.get("center")?)?,
+            scale: r.number("scale", r.get("scale")?)?,
+            joints,
+            visible,
+            is_validation: None,
+            others: Vec::new(),
+        })
+    })
+}
+
 /// Reads the `mpii_annotations.json` of the PyTorch hourglass ports.
 pub fn read_hourglass_json(path: &Path) -> Result<Vec<MpiiPerson>, DataError> {
-    read_json_array(path)?
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            let obj = item.as_object().ok_or_else(|| DataError::Field {
-                path: path.to_path_buf(),
-                index,
-                field: "(record)".into(),
-                problem: "is not an object".into(),
-            })?;
-            let r = Rec { path, index, obj };
-            let (joints, visible) = r.joints("joint_self", r.get("joint_self")?)?;
-            let is_validation = match obj.get("isValidation") {
-                Some(v) => Some(r.number("isValidation", v)? != 0.0),
-                None => None,
-            };
-            Ok(MpiiPerson {
-                image: r.string("img_paths")?,
-                center: r.point("objpos", r.get("objpos")?)?,
-                scale: r.number("scale_provided", r.get("scale_provided")?)?,
-                joints: Some(joints),
-                visible,
-                is_validation,
-                others: others(&r)?,
-            })
+    map_records(path, |r| {
+        let obj = r.obj;
+        let (joints, visible) = r.joints("joint_self", r.get("joint_self")?)?;
+        let is_validation = match obj.get("isValidation") {
+            Some(v) => Some(r.number("isValidation", v)? != 0.0),
+            None => None,
+        };
+        Ok(MpiiPerson {
+            image: r.string("img_paths")?,
+            center: r.point("objpos", r.get("objpos")?)?,
+            scale: r.number("scale_provided", r.get("scale_provided")?)?,
+            joints: Some(joints),
+            visible,
+            is_validation,
+            others: others(r)?,
         })
-        .collect()
+    })
 }
 
 /// The `_other` fields: absent or 0 for nobody, single values for one person, arrays for more.

@@ -45,8 +45,9 @@ pub fn rect(img: &mut ArrayViewMut3<'_, u8>, x0: f64, y0: f64, x1: f64, y1: f64,
     }
 }
 
+/// Sets one pixel.
 #[inline]
-fn set(img: &mut ArrayViewMut3<'_, u8>, y: usize, x: usize, c: Rgb) {
+pub fn set(img: &mut ArrayViewMut3<'_, u8>, y: usize, x: usize, c: Rgb) {
     for (ch, v) in c.iter().enumerate() {
         img[[y, x, ch]] = *v;
     }

@@ -43,10 +43,6 @@ fn add(a: [f64; 2], v: [f64; 2], k: f64) -> [f64; 2] {
     [a[0] + k * v[0], a[1] + k * v[1]]
 }
 
-fn uniform(rng: &mut SeededRng, lo: f64, hi: f64) -> f64 {
-    lo + (hi - lo) * rng.uniform()
-}
-
 fn clamp_normal(rng: &mut SeededRng, sd: f64, limit: f64) -> f64 {
     (rng.normal() * sd).clamp(-limit, limit)
 }
@@ -60,7 +56,7 @@ pub fn render_person(rng: &mut SeededRng, size: usize) -> SynthPerson {
 pub fn render_person_wh(rng: &mut SeededRng, width: usize, height_px: usize) -> SynthPerson {
     let (sw, sh) = (width as f64, height_px as f64);
     let s = sw.min(sh);
-    let height = uniform(rng, 0.45, 0.85) * s;
+    let height = rng.range(0.45, 0.85) * s;
     let tilt = clamp_normal(rng, 30.0, 70.0) + clamp_normal(rng, 10.0, 25.0);
     let up = rot([0.0, -1.0], tilt);
     let down = [-up[0], -up[1]];
@@ -69,7 +65,7 @@ pub fn render_person_wh(rng: &mut SeededRng, width: usize, height_px: usize) -> 
     // Facing the camera, the person's right side is on the image left.
     let right_sign = if front { -1.0 } else { 1.0 };
     let right = [perp[0] * right_sign, perp[1] * right_sign];
-    let pelvis = [uniform(rng, 0.3, 0.7) * sw, uniform(rng, 0.45, 0.7) * sh];
+    let pelvis = [rng.range(0.3, 0.7) * sw, rng.range(0.45, 0.7) * sh];
 
     let mut j = [[0.0f64; 2]; N_JOINTS];
     j[6] = pelvis;
@@ -82,16 +78,16 @@ pub fn render_person_wh(rng: &mut SeededRng, width: usize, height_px: usize) -> 
     j[13] = add(j[7], right, -0.10 * height);
     // Legs: hip (2, 3) -> knee (1, 4) -> ankle (0, 5).
     for (hip, knee, ankle) in [(2, 1, 0), (3, 4, 5)] {
-        let thigh = rot(down, uniform(rng, -55.0, 55.0));
-        let bend = uniform(rng, 0.0, 120.0) * if rng.uniform() < 0.5 { 1.0 } else { -1.0 };
+        let thigh = rot(down, rng.range(-55.0, 55.0));
+        let bend = rng.range(0.0, 120.0) * if rng.uniform() < 0.5 { 1.0 } else { -1.0 };
         j[knee] = add(j[hip], thigh, 0.245 * height);
         j[ankle] = add(j[knee], rot(thigh, bend), 0.245 * height);
     }
     // Arms: shoulder (12, 13) -> elbow (11, 14) -> wrist (10, 15).
     for (shoulder, elbow, wrist, side) in [(12, 11, 10, 1.0), (13, 14, 15, -1.0)] {
-        let swing = uniform(rng, -40.0, 170.0) * side * right_sign;
+        let swing = rng.range(-40.0, 170.0) * side * right_sign;
         let upper = rot(down, swing);
-        let bend = uniform(rng, 0.0, 140.0) * if rng.uniform() < 0.5 { 1.0 } else { -1.0 };
+        let bend = rng.range(0.0, 140.0) * if rng.uniform() < 0.5 { 1.0 } else { -1.0 };
         j[elbow] = add(j[shoulder], upper, 0.18 * height);
         j[wrist] = add(j[elbow], rot(upper, bend), 0.15 * height);
     }
@@ -99,8 +95,8 @@ pub fn render_person_wh(rng: &mut SeededRng, width: usize, height_px: usize) -> 
     let mut image = background(rng, width, height_px);
     let mut img = image.view_mut();
     let limb_r = 0.035 * height;
-    let warm = uniform(rng, -20.0, 50.0);
-    let cool = uniform(rng, 170.0, 260.0);
+    let warm = rng.range(-20.0, 50.0);
+    let cool = rng.range(170.0, 260.0);
     let right_colors = [hsv(warm, 0.8, 0.9), hsv(warm + 15.0, 0.9, 0.6)];
     let left_colors = [hsv(cool, 0.8, 0.9), hsv(cool + 15.0, 0.9, 0.6)];
     let draw_side = |img: &mut ndarray::ArrayViewMut3<'_, u8>, is_right: bool| {
@@ -121,9 +117,9 @@ pub fn render_person_wh(rng: &mut SeededRng, width: usize, height_px: usize) -> 
     let right_first = rng.uniform() < 0.5;
     draw_side(&mut img, !right_first);
     let torso_color = hsv(
-        uniform(rng, 0.0, 360.0),
-        uniform(rng, 0.2, 0.7),
-        uniform(rng, 0.3, 0.8),
+        rng.range(0.0, 360.0),
+        rng.range(0.2, 0.7),
+        rng.range(0.3, 0.8),
     );
     capsule(&mut img, j[6], j[7], 0.09 * height, torso_color);
     capsule(&mut img, j[2], j[3], limb_r, torso_color);
@@ -134,7 +130,7 @@ pub fn render_person_wh(rng: &mut SeededRng, width: usize, height_px: usize) -> 
         &mut img,
         head_c,
         0.065 * height,
-        hsv(uniform(rng, 15.0, 35.0), 0.45, uniform(rng, 0.5, 0.95)),
+        hsv(rng.range(15.0, 35.0), 0.45, rng.range(0.5, 0.95)),
     );
     if front {
         for side in [-1.0, 1.0] {
@@ -150,21 +146,21 @@ pub fn render_person_wh(rng: &mut SeededRng, width: usize, height_px: usize) -> 
             &mut img,
             add(head_c, up, 0.01 * height),
             0.055 * height,
-            hsv(uniform(rng, 0.0, 40.0), 0.6, 0.25),
+            hsv(rng.range(0.0, 40.0), 0.6, 0.25),
         );
     }
     draw_side(&mut img, right_first);
     // Occluders in front of the person, sometimes.
     if rng.uniform() < 0.3 {
-        let (cx, cy) = (uniform(rng, 0.0, sw), uniform(rng, 0.0, sh));
-        let (w, h) = (uniform(rng, 0.05, 0.25) * s, uniform(rng, 0.05, 0.25) * s);
+        let (cx, cy) = (rng.range(0.0, sw), rng.range(0.0, sh));
+        let (w, h) = (rng.range(0.05, 0.25) * s, rng.range(0.05, 0.25) * s);
         rect(
             &mut img,
             cx,
             cy,
             cx + w,
             cy + h,
-            hsv(uniform(rng, 0.0, 360.0), 0.5, 0.6),
+            hsv(rng.range(0.0, 360.0), 0.5, 0.6),
         );
     }
 
@@ -198,14 +194,14 @@ pub fn render_person_wh(rng: &mut SeededRng, width: usize, height_px: usize) -> 
 /// Colour gradient, pixel noise and clutter (including limb-like strokes).
 fn background(rng: &mut SeededRng, width: usize, height: usize) -> Array3<u8> {
     let c0 = hsv(
-        uniform(rng, 0.0, 360.0),
-        uniform(rng, 0.0, 0.6),
-        uniform(rng, 0.2, 0.9),
+        rng.range(0.0, 360.0),
+        rng.range(0.0, 0.6),
+        rng.range(0.2, 0.9),
     );
     let c1 = hsv(
-        uniform(rng, 0.0, 360.0),
-        uniform(rng, 0.0, 0.6),
-        uniform(rng, 0.2, 0.9),
+        rng.range(0.0, 360.0),
+        rng.range(0.0, 0.6),
+        rng.range(0.2, 0.9),
     );
     let mut img = Array3::<u8>::zeros((height, width, 3));
     let noise_seed = rng.next_u64();
@@ -225,36 +221,36 @@ fn background(rng: &mut SeededRng, width: usize, height: usize) -> Array3<u8> {
     let mut view = img.view_mut();
     for _ in 0..(4 + (rng.uniform() * 8.0) as usize) {
         let color: Rgb = hsv(
-            uniform(rng, 0.0, 360.0),
-            uniform(rng, 0.2, 0.9),
-            uniform(rng, 0.2, 0.9),
+            rng.range(0.0, 360.0),
+            rng.range(0.2, 0.9),
+            rng.range(0.2, 0.9),
         );
         match (rng.uniform() * 3.0) as u32 {
             0 => {
-                let (x, y) = (uniform(rng, -0.1, 1.0) * sw, uniform(rng, -0.1, 1.0) * sh);
+                let (x, y) = (rng.range(-0.1, 1.0) * sw, rng.range(-0.1, 1.0) * sh);
                 rect(
                     &mut view,
                     x,
                     y,
-                    x + uniform(rng, 0.03, 0.3) * s,
-                    y + uniform(rng, 0.03, 0.3) * s,
+                    x + rng.range(0.03, 0.3) * s,
+                    y + rng.range(0.03, 0.3) * s,
                     color,
                 );
             }
             1 => disc(
                 &mut view,
-                [uniform(rng, 0.0, s), uniform(rng, 0.0, s)],
-                uniform(rng, 0.01, 0.08) * s,
+                [rng.range(0.0, s), rng.range(0.0, s)],
+                rng.range(0.01, 0.08) * s,
                 color,
             ),
             _ => {
-                let a = [uniform(rng, 0.0, sw), uniform(rng, 0.0, sh)];
+                let a = [rng.range(0.0, sw), rng.range(0.0, sh)];
                 let b = add(
                     a,
-                    rot([1.0, 0.0], uniform(rng, 0.0, 360.0)),
-                    uniform(rng, 0.05, 0.3) * s,
+                    rot([1.0, 0.0], rng.range(0.0, 360.0)),
+                    rng.range(0.05, 0.3) * s,
                 );
-                capsule(&mut view, a, b, uniform(rng, 0.005, 0.03) * s, color);
+                capsule(&mut view, a, b, rng.range(0.005, 0.03) * s, color);
             }
         }
     }

@@ -47,6 +47,11 @@ impl SeededRng {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 
+    /// Uniform in `[lo, hi)`.
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.uniform()
+    }
+
     /// Standard normal (Marsaglia's polar method).
     pub fn normal(&mut self) -> f64 {
         if let Some(v) = self.spare_normal.take() {

@@ -1,24 +1,14 @@
 //! `tnet decompose` end to end: the JSON line, the safetensors file and the errors users meet.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::{temp_dir, tnet};
+
+use std::path::Path;
+use std::process::Output;
 
 use ndarray::ArrayD;
 use tnet_tensor::npy::{header_bytes, write_npy};
 use tnet_tensor::random::{SeededRng, random_cp, random_tt, random_tucker};
-
-fn tnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tnet"))
-        .args(args)
-        .output()
-        .expect("tnet runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tnet-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn save<T: tnet_tensor::Scalar>(path: &Path, x: &ArrayD<T>) {
     write_npy(std::fs::File::create(path).unwrap(), &x.view()).unwrap();

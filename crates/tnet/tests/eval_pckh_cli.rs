@@ -1,24 +1,13 @@
 //! `tnet eval-pckh` end to end on a ground truth written as MAT v5 and predictions as .npy / .mat.
 
+mod common;
+use common::{temp_dir, tnet};
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use ndarray::{Array2, Array3};
 use tnet_data::mat::write_mat;
 use tnet_tensor::npy::write_npy;
-
-fn tnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tnet"))
-        .args(args)
-        .output()
-        .expect("tnet runs")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tnet-eval-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// N = 2 samples; all joints at (101, 101) 1-based; head boxes (0,0)-(30,40): head size 30.
 fn write_gt(dir: &std::path::Path, n: usize) -> PathBuf {
