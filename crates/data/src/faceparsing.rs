@@ -452,3 +452,106 @@ pub fn write_synth_face(
     }
     Ok(())
 }
+
+/// How to build a face sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceSampleConfig {
+    /// Side of the square network input.
+    pub size: usize,
+    /// `None` for evaluation.
+    pub augment: Option<Augment>,
+}
+
+/// A batch of face-parsing samples.
+#[derive(Debug, Clone)]
+pub struct FaceBatch {
+    /// `B x 3 x S x S`, values in [0, 1] times the colour gain.
+    pub images: ndarray::Array4<f32>,
+    /// `B x S x S` class ids.
+    pub labels: ndarray::Array3<u8>,
+    /// Dataset index of each sample.
+    pub indices: Vec<usize>,
+}
+
+/// Builds a face batch on the rayon pool; each sample's augmentation is seeded by
+/// `(seed, epoch, index)`, so the batch does not depend on the thread count.
+pub fn make_face_batch(
+    items: &[FaceItem],
+    indices: &[usize],
+    sample: &FaceSampleConfig,
+    seed: u64,
+    epoch: u64,
+    on_bad_image: crate::pose_loader::OnBadImage,
+    skipped: &std::sync::atomic::AtomicUsize,
+) -> Result<FaceBatch, DataError> {
+    use ndarray::Axis;
+    let (b, size) = (indices.len(), sample.size);
+    let mut images = ndarray::Array4::<f32>::zeros((b, 3, size, size));
+    let mut labels = ndarray::Array3::<u8>::zeros((b, size, size));
+    let ok: Vec<bool> = images
+        .axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(labels.axis_iter_mut(Axis(0)).into_par_iter())
+        .zip(indices.par_iter())
+        .map(|((mut img_out, mut lbl_out), &index)| {
+            let item = &items[index];
+            let loaded = crate::pose_loader::decode_rgb(&item.image)
+                .and_then(|img| Ok((img, load_labels(item)?)));
+            let (img, lbl) = match loaded {
+                Ok(pair) => pair,
+                Err(e) if on_bad_image == crate::pose_loader::OnBadImage::Skip => {
+                    eprintln!("warning: skipping face {}: {e}", item.id);
+                    skipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            };
+            let mut rng = SeededRng::new(
+                seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    ^ epoch.wrapping_mul(0xE703_7ED1_A0B4_28DB)
+                    ^ index as u64,
+            );
+            face_sample_into(
+                &img.view(),
+                &lbl.view(),
+                sample.augment,
+                &mut rng,
+                &mut img_out,
+                &mut lbl_out,
+            )
+            .map_err(|e| DataError::Invalid(format!("{}: {e}", item.image.display())))?;
+            Ok(true)
+        })
+        .collect::<Result<_, DataError>>()?;
+    let keep: Vec<usize> = (0..b).filter(|&k| ok[k]).collect();
+    if keep.len() < b {
+        images = images.select(Axis(0), &keep);
+        labels = labels.select(Axis(0), &keep);
+    }
+    Ok(FaceBatch {
+        images,
+        labels,
+        indices: keep.iter().map(|&k| indices[k]).collect(),
+    })
+}
+
+/// Face-parsing batches of one epoch (see [`crate::pose_loader::EpochLoader`]).
+pub fn face_epoch(
+    items: std::sync::Arc<Vec<FaceItem>>,
+    sample: FaceSampleConfig,
+    cfg: crate::pose_loader::LoaderConfig,
+    epoch: u64,
+) -> Result<crate::pose_loader::EpochLoader<FaceBatch>, DataError> {
+    let n = items.len();
+    crate::pose_loader::EpochLoader::with_builder(n, cfg, epoch, move |chunk, skipped| {
+        make_face_batch(
+            &items,
+            chunk,
+            &sample,
+            cfg.seed,
+            epoch,
+            cfg.on_bad_image,
+            skipped,
+        )
+    })
+}

@@ -267,23 +267,26 @@ pub fn make_batch(
 }
 
 /// Batches of one epoch, prepared `prefetch` ahead on a background thread (bounded queue).
-pub struct EpochLoader {
-    receiver: std::sync::mpsc::Receiver<Result<PoseBatch, DataError>>,
+/// Generic over the batch type: [`EpochLoader::pose`] builds pose batches, and
+/// `tnet_data::faceparsing::face_epoch` face-parsing ones.
+pub struct EpochLoader<B> {
+    receiver: std::sync::mpsc::Receiver<Result<B, DataError>>,
     worker: Option<std::thread::JoinHandle<()>>,
     skipped: Arc<AtomicUsize>,
 }
 
-impl EpochLoader {
-    pub fn new(
-        dataset: Arc<PoseDataset>,
-        sample: SampleConfig,
+impl<B: Send + 'static> EpochLoader<B> {
+    /// Runs `build(indices, skipped)` for each batch of the epoch's order over `0..n`.
+    pub fn with_builder(
+        n: usize,
         cfg: LoaderConfig,
         epoch: u64,
+        build: impl Fn(&[usize], &AtomicUsize) -> Result<B, DataError> + Send + 'static,
     ) -> Result<Self, DataError> {
         if cfg.batch_size == 0 {
             return Err(DataError::Invalid("batch size must be at least 1".into()));
         }
-        let order = epoch_order(dataset.people.len(), cfg.seed, epoch, cfg.shuffle);
+        let order = epoch_order(n, cfg.seed, epoch, cfg.shuffle);
         let (tx, rx) = std::sync::mpsc::sync_channel(cfg.prefetch.max(1));
         let skipped = Arc::new(AtomicUsize::new(0));
         let counter = skipped.clone();
@@ -292,15 +295,7 @@ impl EpochLoader {
                 if cfg.drop_last && chunk.len() < cfg.batch_size {
                     break;
                 }
-                let batch = make_batch(
-                    &dataset,
-                    chunk,
-                    &sample,
-                    cfg.seed,
-                    epoch,
-                    cfg.on_bad_image,
-                    &counter,
-                );
+                let batch = build(chunk, &counter);
                 let stop = batch.is_err();
                 if tx.send(batch).is_err() || stop {
                     break; // consumer gone, or an error was delivered
@@ -320,8 +315,31 @@ impl EpochLoader {
     }
 }
 
-impl Iterator for EpochLoader {
-    type Item = Result<PoseBatch, DataError>;
+impl EpochLoader<PoseBatch> {
+    /// Pose batches of one epoch.
+    pub fn pose(
+        dataset: Arc<PoseDataset>,
+        sample: SampleConfig,
+        cfg: LoaderConfig,
+        epoch: u64,
+    ) -> Result<Self, DataError> {
+        let n = dataset.people.len();
+        Self::with_builder(n, cfg, epoch, move |chunk, skipped| {
+            make_batch(
+                &dataset,
+                chunk,
+                &sample,
+                cfg.seed,
+                epoch,
+                cfg.on_bad_image,
+                skipped,
+            )
+        })
+    }
+}
+
+impl<B> Iterator for EpochLoader<B> {
+    type Item = Result<B, DataError>;
     fn next(&mut self) -> Option<Self::Item> {
         match self.receiver.recv() {
             Ok(b) => Some(b),

@@ -186,3 +186,50 @@ fn synthetic_faces_are_written_in_the_helen_layout_with_every_class() {
     }
     assert!(write_synth_face(&d, 0, 1, 1, 96).is_err());
 }
+
+#[test]
+fn face_batches_are_deterministic_and_cover_the_epoch() {
+    use std::sync::Arc;
+    use tnet_data::faceparsing::{FaceSampleConfig, face_epoch};
+    use tnet_data::pose_loader::{LoaderConfig, OnBadImage};
+    let d = temp_dir("batches");
+    write_synth_face(&d, 5, 1, 2, 64).unwrap();
+    let items = Arc::new(read_face_split(&d, &d.join("train.txt")).unwrap());
+    let cfg = LoaderConfig {
+        batch_size: 2,
+        shuffle: true,
+        drop_last: false,
+        prefetch: 2,
+        seed: 4,
+        on_bad_image: OnBadImage::Stop,
+    };
+    let run = || -> Vec<_> {
+        face_epoch(
+            items.clone(),
+            FaceSampleConfig {
+                size: 32,
+                augment: Some(Augment::HOURGLASS),
+            },
+            cfg,
+            1,
+        )
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+    };
+    let a = run();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let b = pool.install(run);
+    assert_eq!(a.len(), 3); // 2 + 2 + 1: the last partial batch is kept for drop_last = false
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.images, y.images);
+        assert_eq!(x.labels, y.labels);
+        assert!(x.labels.iter().all(|&c| (c as usize) < N_CLASSES));
+    }
+    let mut seen: Vec<usize> = a.iter().flat_map(|b| b.indices.clone()).collect();
+    seen.sort();
+    assert_eq!(seen, vec![0, 1, 2, 3, 4]);
+}

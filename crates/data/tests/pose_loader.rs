@@ -151,7 +151,7 @@ fn epochs_shuffle_by_seed_and_partial_batches_follow_the_setting() {
         seed: 9,
         on_bad_image: OnBadImage::Stop,
     };
-    let sizes: Vec<usize> = EpochLoader::new(ds.clone(), TRAIN, cfg, 0)
+    let sizes: Vec<usize> = EpochLoader::pose(ds.clone(), TRAIN, cfg, 0)
         .unwrap()
         .map(|b| b.unwrap().indices.len())
         .collect();
@@ -160,7 +160,7 @@ fn epochs_shuffle_by_seed_and_partial_batches_follow_the_setting() {
         drop_last: false,
         ..cfg
     };
-    let batches: Vec<_> = EpochLoader::new(ds.clone(), TRAIN, keep, 0)
+    let batches: Vec<_> = EpochLoader::pose(ds.clone(), TRAIN, keep, 0)
         .unwrap()
         .map(|b| b.unwrap())
         .collect();
@@ -187,7 +187,7 @@ fn bad_images_stop_or_are_skipped_and_counted() {
         seed: 0,
         on_bad_image: OnBadImage::Stop,
     };
-    let err = EpochLoader::new(ds.clone(), TRAIN, stop, 0)
+    let err = EpochLoader::pose(ds.clone(), TRAIN, stop, 0)
         .unwrap()
         .next()
         .unwrap()
@@ -197,7 +197,7 @@ fn bad_images_stop_or_are_skipped_and_counted() {
         err.contains("train_000001.jpg") || err.contains("missing.jpg"),
         "{err}"
     );
-    let mut loader = EpochLoader::new(
+    let mut loader = EpochLoader::pose(
         ds,
         TRAIN,
         LoaderConfig {
