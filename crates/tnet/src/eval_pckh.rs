@@ -16,10 +16,14 @@ pub struct EvalPckhArgs {
     /// MPII ground truth as MAT v5 (`annot/gt_valid.mat`: pos_gt_src, jnt_missing, headboxes_src).
     #[arg(long)]
     gt: PathBuf,
-    /// Predictions, an (N, 16, 2) array of 0-based (x, y) image coordinates: .npy, or .mat with
-    /// the variable `preds` (as HRNet writes pred.mat).
+    /// Predictions, an (N, 16, 2) array of (x, y) image coordinates: .npy, or .mat with the
+    /// variable `preds` (HRNet's pred.mat).
     #[arg(long)]
     pred: PathBuf,
+    /// Whether the predictions are 0- or 1-based. Default: 0 for .npy; 1 for .mat, because
+    /// HRNet adds 1 before it writes pred.mat.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pred_base: Option<u8>,
     /// Print one JSON line instead of the table.
     #[arg(long)]
     json: bool,
@@ -28,8 +32,15 @@ pub struct EvalPckhArgs {
 pub fn run(args: &EvalPckhArgs) -> Result<()> {
     let gt = read_ground_truth(&args.gt)
         .with_context(|| format!("reading ground truth {}", args.gt.display()))?;
-    let pred = read_predictions(&args.pred)
+    let mut pred = read_predictions(&args.pred)
         .with_context(|| format!("reading predictions {}", args.pred.display()))?;
+    let is_mat = args
+        .pred
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mat"));
+    if args.pred_base.unwrap_or(u8::from(is_mat)) == 1 {
+        pred -= 1.0; // the evaluation takes 0-based predictions
+    }
     let n = gt.joints.shape()[0];
     if pred.shape() != [n, N_JOINTS, 2] {
         bail!(

@@ -66,11 +66,13 @@ fn json_line_with_the_hand_computed_values() {
     assert!((mean - 100.0 * 27.0 / 28.0).abs() < 1e-9);
     assert!(v["pckh@0.1"]["Mean"].as_f64().unwrap() < 100.0);
     assert!(v["auc"].as_f64().is_some());
-    // The same predictions as HRNet's pred.mat (N x 16 x 2 'preds') give the same numbers.
+    // The same predictions as HRNet writes pred.mat (1-based: it adds 1 first) give the same
+    // numbers; 0-based ones in a .mat need --pred-base 0.
     let mat = dir.join("pred.mat");
+    let one_based = &pred + 1.0;
     write_mat(
         std::fs::File::create(&mat).unwrap(),
-        &[("preds", pred.view().into_dyn())],
+        &[("preds", one_based.view().into_dyn())],
     )
     .unwrap();
     let out2 = tnet(&[
@@ -82,6 +84,23 @@ fn json_line_with_the_hand_computed_values() {
         "--json",
     ]);
     assert_eq!(out.stdout, out2.stdout);
+    let mat0 = dir.join("pred0.mat");
+    write_mat(
+        std::fs::File::create(&mat0).unwrap(),
+        &[("preds", pred.view().into_dyn())],
+    )
+    .unwrap();
+    let args = [
+        "eval-pckh",
+        "--gt",
+        gt.to_str().unwrap(),
+        "--pred",
+        mat0.to_str().unwrap(),
+        "--json",
+        "--pred-base",
+        "0",
+    ];
+    assert_eq!(out.stdout, tnet(&args).stdout);
     // The table form.
     let out = tnet(&[
         "eval-pckh",
