@@ -35,9 +35,10 @@ fn main() -> Result<()> {
         Command::Train => {
             eprintln!(
                 "`cargo xtask train` is the project's main job, but training is not built yet: the model \
-                 (issue 3), data (issue 4) and trainer (issue 5) land next. What works today is the \
-                 decomposition toolkit: `cargo run --release -p tnet -- decompose --help` and \
-                 `cargo xtask bench-decomp --vs tensorly`."
+                 (issue 3) and the trainer (issue 5) land next. What works today: the decompositions \
+                 (`cargo run --release -p tnet -- decompose --help`, `cargo xtask bench-decomp`), the \
+                 data (`cargo xtask data synth-pose`, `cargo xtask data synth-face`) and the measures \
+                 (`cargo run --release -p tnet -- eval-pckh --help`)."
             );
             std::process::exit(2);
         }
