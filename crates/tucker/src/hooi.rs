@@ -1,6 +1,8 @@
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, CowArray, IxDyn};
 use rayon::prelude::*;
-use tnet_tensor::linalg::{leading_from_gram_warm, leading_mode_vectors, matmul, mode_gram};
+use tnet_tensor::linalg::{
+    leading_from_gram, leading_from_gram_warm, leading_mode_vectors, matmul, mode_gram,
+};
 use tnet_tensor::random::{SeededRng, random_orthonormal};
 use tnet_tensor::{
     Scalar, TensorError, check_mode, check_tensor, check_tensor_norm, contract_modes,
@@ -172,9 +174,19 @@ fn partial_tucker_impl<T: Scalar>(
     let mut factors: Vec<Option<Array2<T>>> = vec![None; modes.len()];
     match &opts.init {
         TuckerInit::Svd => {
+            // The first mode HOOI updates never reads its initial factor (its first update
+            // contracts only the other modes), so that one is not computed.
+            // (It must sit in the half updated first, whose products never involve it.)
+            let first_half = &active[..active.len().div_ceil(2)];
+            let first_updated = first_half
+                .iter()
+                .copied()
+                .find(|&k| !fixed[k])
+                .filter(|_| opts.n_iter_max > 0);
             // Independent per mode: the eigensolvers (sequential) run side by side.
             let found: Vec<(usize, Array2<T>)> = active
                 .par_iter()
+                .filter(|&&k| Some(k) != first_updated)
                 .map(|&k| {
                     Ok((
                         k,
@@ -250,8 +262,12 @@ fn partial_tucker_impl<T: Scalar>(
                     }
                     let y = project(partial.view(), side, modes, &factors, Some(k));
                     let gram = mode_gram(&mode_view(&y.view(), modes[k])?);
-                    let prev = factors[k].as_ref().expect("active factors are set");
-                    let u = leading_from_gram_warm(&gram.view(), ranks[k], &prev.view())?.0;
+                    let u = match &factors[k] {
+                        Some(prev) => {
+                            leading_from_gram_warm(&gram.view(), ranks[k], &prev.view())?.0
+                        }
+                        None => leading_from_gram(&gram.view(), ranks[k])?.0,
+                    };
                     if k == last_updated {
                         // Every other active mode is contracted in y with its current factor
                         // (the fixed ones after k included), so this is the sweep's core.
