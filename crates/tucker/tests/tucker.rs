@@ -313,15 +313,33 @@ fn fixed_first_mode_with_svd_init_and_a_full_rank_mode() {
     let mut rng = SeededRng::new(18);
     let mut x = random_tucker::<f64>(&[9, 8, 4], &[3, 3, 4], &mut rng).tensor;
     add_noise(&mut x, 0.05, &mut rng);
-    let opts = TuckerOptions { fixed_factors: vec![0], n_iter_max: 4, tol: 0.0, ..Default::default() };
+    let opts = TuckerOptions {
+        fixed_factors: vec![0],
+        n_iter_max: 4,
+        tol: 0.0,
+        ..Default::default()
+    };
     let fit = tucker(&x.view(), &TuckerRank::Ranks(vec![3, 3, 4]), &opts).unwrap();
-    let hosvd_u0 = hosvd(&x.view(), &TuckerRank::Ranks(vec![3, 3, 4])).unwrap().tucker.factors[0].clone();
-    assert!((&fit.tucker.factors[0] - &hosvd_u0).iter().all(|v| v.abs() < 1e-12));
+    let hosvd_u0 = hosvd(&x.view(), &TuckerRank::Ranks(vec![3, 3, 4]))
+        .unwrap()
+        .tucker
+        .factors[0]
+        .clone();
+    assert!(
+        (&fit.tucker.factors[0] - &hosvd_u0)
+            .iter()
+            .all(|v| v.abs() < 1e-12)
+    );
     let true_err = relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap();
     assert!((fit.errors.last().unwrap() - true_err).abs() < 1e-10);
     // Same fit as without skipping anything: compare with a run from the given HOSVD factors.
-    let h = hosvd(&x.view(), &TuckerRank::Ranks(vec![3, 3, 4])).unwrap().tucker;
-    let given = TuckerOptions { init: TuckerInit::Factors(h.factors.clone()), ..opts.clone() };
+    let h = hosvd(&x.view(), &TuckerRank::Ranks(vec![3, 3, 4]))
+        .unwrap()
+        .tucker;
+    let given = TuckerOptions {
+        init: TuckerInit::Factors(h.factors.clone()),
+        ..opts.clone()
+    };
     let again = tucker(&x.view(), &TuckerRank::Ranks(vec![3, 3, 4]), &given).unwrap();
     assert!((again.errors.last().unwrap() - fit.errors.last().unwrap()).abs() < 1e-12);
 }
