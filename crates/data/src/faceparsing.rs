@@ -506,11 +506,7 @@ pub fn make_face_batch(
                 }
                 Err(e) => return Err(e),
             };
-            let mut rng = SeededRng::new(
-                seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                    ^ epoch.wrapping_mul(0xE703_7ED1_A0B4_28DB)
-                    ^ index as u64,
-            );
+            let mut rng = SeededRng::new(crate::pose_loader::sample_seed(seed, epoch, index));
             face_sample_into(
                 &img.view(),
                 &lbl.view(),

@@ -191,7 +191,8 @@ pub fn epoch_order(n: usize, seed: u64, epoch: u64, shuffle: bool) -> Vec<usize>
     order
 }
 
-fn sample_seed(seed: u64, epoch: u64, index: usize) -> u64 {
+/// Seed of one sample's augmentation: independent of batching and thread count.
+pub(crate) fn sample_seed(seed: u64, epoch: u64, index: usize) -> u64 {
     seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ epoch.wrapping_mul(0xE703_7ED1_A0B4_28DB)
         ^ (index as u64).wrapping_mul(0x8EBC_6AF0_9C88_C6E3)
