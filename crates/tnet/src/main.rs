@@ -2,6 +2,7 @@
 
 mod decompose;
 mod eval_pckh;
+mod info;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +23,8 @@ enum Command {
     Decompose(decompose::DecomposeArgs),
     /// MPII PCKh (HRNet protocol) of predicted joints against gt_valid.mat.
     EvalPckh(eval_pckh::EvalPckhArgs),
+    /// Parameter and FLOP table of a T-Net configuration.
+    Info(info::InfoArgs),
 }
 
 fn main() {
@@ -30,6 +33,7 @@ fn main() {
     let result = match cli.command {
         Command::Decompose(args) => decompose::run(&args),
         Command::EvalPckh(args) => eval_pckh::run(&args),
+        Command::Info(args) => info::run(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

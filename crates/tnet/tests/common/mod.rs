@@ -1,4 +1,5 @@
-//! Helpers shared by the command-line tests.
+//! Helpers shared by the command-line tests (each test file uses a part of them).
+#![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

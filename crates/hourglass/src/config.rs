@@ -1,0 +1,388 @@
+use serde::Serialize;
+use thiserror::Error;
+
+/// A configuration that cannot build a network, with what is allowed.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ConfigError {
+    #[error("{what} must be at least 1, got {got}")]
+    Zero { what: &'static str, got: usize },
+    #[error("features must be even (the stem's first conv has features / 2 channels), got {0}")]
+    OddFeatures(usize),
+    #[error("input size {size} must be divisible by 4 * 2^depth = {multiple} (depth {depth})")]
+    InputSize {
+        size: usize,
+        depth: usize,
+        multiple: usize,
+    },
+    #[error("rank {rank} of mode {mode} ({name}) is invalid: {allowed}")]
+    Rank {
+        mode: usize,
+        name: &'static str,
+        rank: usize,
+        allowed: String,
+    },
+    #[error("{what} needs {expected} ranks, got {got}")]
+    RankCount {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error("compression {0} cannot be reached: {1}")]
+    Compression(f64, String),
+}
+
+/// The three pathways of each hourglass level, in the tensor's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    Skip = 0,
+    Down = 1,
+    Up = 2,
+}
+
+/// Output head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Head {
+    /// `joints` heatmaps at a quarter of the input resolution.
+    Pose { joints: usize },
+    /// `classes` logits upsampled to the input resolution.
+    Segmentation { classes: usize },
+}
+
+impl Head {
+    pub fn channels(&self) -> usize {
+        match *self {
+            Head::Pose { joints } => joints,
+            Head::Segmentation { classes } => classes,
+        }
+    }
+}
+
+/// How the kernel tensor is parametrized, as asked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parametrization {
+    Dense,
+    /// Tucker with one rank per mode (8).
+    Tucker(Vec<usize>),
+    /// Tucker with ranks giving at least this compression of the tensor.
+    TuckerCompression(f64),
+    /// CP of this rank (weights counted).
+    Cp(usize),
+    /// Tensor train with the 9 ranks `(1, r1, .., r7, 1)`.
+    Tt(Vec<usize>),
+}
+
+/// The parametrization with its ranks settled and checked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Resolved {
+    Dense,
+    Tucker { ranks: [usize; 8] },
+    Cp { rank: usize },
+    Tt { ranks: [usize; 9] },
+}
+
+/// Presets of the issue: `mpii` (2 stacks, features 128, input 256) and `small` (1 stack,
+/// features 32, input 128, the CPU default); both depth 4, b_depth 2, 16 joints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    Mpii,
+    Small,
+}
+
+/// Names of the 8 tensor modes.
+pub const MODE_NAMES: [&str; 8] = [
+    "stacks", "depth", "pathways", "b_depth", "f_out", "f_in", "h", "w",
+];
+
+/// Everything that sizes the network (SPEC sections 1 and 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HourglassConfig {
+    pub n_stacks: usize,
+    pub hg_depth: usize,
+    pub b_depth: usize,
+    pub features: usize,
+    /// Kernel height and width of the tensorized convs (3 x 3).
+    pub kernel: usize,
+    pub head: Head,
+    pub input_size: usize,
+    pub param: Resolved,
+}
+
+impl HourglassConfig {
+    /// A checked configuration.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        n_stacks: usize,
+        hg_depth: usize,
+        b_depth: usize,
+        features: usize,
+        head: Head,
+        input_size: usize,
+        param: Parametrization,
+    ) -> Result<Self, ConfigError> {
+        for (what, got) in [
+            ("n_stacks", n_stacks),
+            ("hg_depth", hg_depth),
+            ("b_depth", b_depth),
+            ("features", features),
+        ] {
+            if got == 0 {
+                return Err(ConfigError::Zero { what, got });
+            }
+        }
+        if head.channels() == 0 {
+            return Err(ConfigError::Zero {
+                what: "the number of joints / classes",
+                got: 0,
+            });
+        }
+        if features % 2 == 1 {
+            return Err(ConfigError::OddFeatures(features));
+        }
+        let multiple = 4usize.checked_shl(hg_depth as u32).unwrap_or(usize::MAX);
+        if input_size == 0 || input_size % multiple != 0 {
+            return Err(ConfigError::InputSize {
+                size: input_size,
+                depth: hg_depth,
+                multiple,
+            });
+        }
+        let mut cfg = Self {
+            n_stacks,
+            hg_depth,
+            b_depth,
+            features,
+            kernel: 3,
+            head,
+            input_size,
+            param: Resolved::Dense,
+        };
+        cfg.param = cfg.resolve(param)?;
+        Ok(cfg)
+    }
+
+    /// A preset with the dense parametrization.
+    pub fn preset(p: Preset) -> Result<Self, ConfigError> {
+        match p {
+            Preset::Mpii => Self::new(
+                2,
+                4,
+                2,
+                128,
+                Head::Pose { joints: 16 },
+                256,
+                Parametrization::Dense,
+            ),
+            Preset::Small => Self::new(
+                1,
+                4,
+                2,
+                32,
+                Head::Pose { joints: 16 },
+                128,
+                Parametrization::Dense,
+            ),
+        }
+    }
+
+    /// The same network with another parametrization.
+    pub fn with_param(&self, param: Parametrization) -> Result<Self, ConfigError> {
+        let mut cfg = self.clone();
+        cfg.param = cfg.resolve(param)?;
+        Ok(cfg)
+    }
+
+    /// `(n_stacks, hg_depth, 3, b_depth, f, f, k, k)`.
+    pub fn tensor_shape(&self) -> [usize; 8] {
+        let f = self.features;
+        [
+            self.n_stacks,
+            self.hg_depth,
+            3,
+            self.b_depth,
+            f,
+            f,
+            self.kernel,
+            self.kernel,
+        ]
+    }
+
+    /// The index of conv `conv` of block `(level, path)` of stack `stack` in the tensor's first
+    /// four modes (SPEC: `W[s, n - 1, path, i]`, levels counted from 1).
+    pub fn kernel_index(&self, stack: usize, level: usize, path: Path, conv: usize) -> [usize; 4] {
+        assert!(
+            stack < self.n_stacks && (1..=self.hg_depth).contains(&level) && conv < self.b_depth
+        );
+        [stack, level - 1, path as usize, conv]
+    }
+
+    fn resolve(&self, p: Parametrization) -> Result<Resolved, ConfigError> {
+        let shape = self.tensor_shape();
+        let check = |mode: usize, rank: usize, max: usize| -> Result<(), ConfigError> {
+            if rank == 0 || rank > max {
+                return Err(ConfigError::Rank {
+                    mode,
+                    name: MODE_NAMES.get(mode).copied().unwrap_or("boundary"),
+                    rank,
+                    allowed: format!("must be in 1..={max}"),
+                });
+            }
+            Ok(())
+        };
+        Ok(match p {
+            Parametrization::Dense => Resolved::Dense,
+            Parametrization::Tucker(r) => {
+                let ranks: [usize; 8] =
+                    r.as_slice()
+                        .try_into()
+                        .map_err(|_| ConfigError::RankCount {
+                            what: "a Tucker parametrization of the 8th-order tensor",
+                            expected: 8,
+                            got: r.len(),
+                        })?;
+                for (mode, (&rank, &size)) in ranks.iter().zip(&shape).enumerate() {
+                    check(mode, rank, size)?;
+                }
+                Resolved::Tucker { ranks }
+            }
+            Parametrization::TuckerCompression(c) => {
+                let r = tnet_tucker::ranks_for_compression(&shape, c)
+                    .map_err(|e| ConfigError::Compression(c, e.to_string()))?;
+                Resolved::Tucker {
+                    ranks: r.try_into().expect("8 modes"),
+                }
+            }
+            Parametrization::Cp(rank) => {
+                if rank == 0 {
+                    return Err(ConfigError::Rank {
+                        mode: 0,
+                        name: "cp",
+                        rank,
+                        allowed: "must be at least 1".into(),
+                    });
+                }
+                Resolved::Cp { rank }
+            }
+            Parametrization::Tt(r) => {
+                let ranks: [usize; 9] =
+                    r.as_slice()
+                        .try_into()
+                        .map_err(|_| ConfigError::RankCount {
+                            what: "a tensor train of the 8th-order tensor (1, r1, .., r7, 1)",
+                            expected: 9,
+                            got: r.len(),
+                        })?;
+                if ranks[0] != 1 || ranks[8] != 1 {
+                    return Err(ConfigError::Rank {
+                        mode: 0,
+                        name: "boundary",
+                        rank: if ranks[0] != 1 { ranks[0] } else { ranks[8] },
+                        allowed: "the first and last TT ranks must be 1".into(),
+                    });
+                }
+                for k in 1..8 {
+                    let left: usize = shape[..k].iter().product();
+                    let right: usize = shape[k..].iter().product();
+                    check(k, ranks[k], left.min(right))?;
+                }
+                Resolved::Tt { ranks }
+            }
+        })
+    }
+
+    /// Entries of the dense kernel tensor.
+    pub fn tensor_params(&self) -> usize {
+        self.tensor_shape().iter().product()
+    }
+
+    /// Parameters of the parametrization of the tensor (SPEC section 2; CP counts its weights).
+    pub fn param_count(&self) -> usize {
+        let shape = self.tensor_shape();
+        match &self.param {
+            Resolved::Dense => self.tensor_params(),
+            Resolved::Tucker { ranks } => tnet_tucker::tucker_params(&shape, ranks),
+            Resolved::Cp { rank } => rank + rank * shape.iter().sum::<usize>(),
+            Resolved::Tt { ranks } => (0..8).map(|k| ranks[k] * shape[k] * ranks[k + 1]).sum(),
+        }
+    }
+
+    /// `tensor_params / param_count`.
+    pub fn compression_ratio(&self) -> f64 {
+        self.tensor_params() as f64 / self.param_count() as f64
+    }
+
+    /// Everything outside the tensor: stem, BatchNorm affine parameters, 1x1 convs and heads
+    /// (running statistics are buffers, not parameters).
+    pub fn other_params(&self) -> usize {
+        let (f, k, h) = (self.features, self.kernel, self.head.channels());
+        let half = f / 2;
+        let stem = 3 * half * 49 + 2 * half + half * f * k * k + 2 * f + f * f * k * k + 2 * f;
+        let hourglass_bn = self.hg_depth * 3 * self.b_depth * 2 * f;
+        let per_stack = f * f + 2 * f + f * h + h;
+        let merges = (f * f + f) + (h * f + f);
+        stem + self.n_stacks * (hourglass_bn + per_stack) + (self.n_stacks - 1) * merges
+    }
+
+    pub fn total_params(&self) -> usize {
+        self.param_count() + self.other_params()
+    }
+
+    /// FLOPs (2 per multiply-add) of one forward pass for one image: all convolutions, plus the
+    /// reconstruction of the kernel tensor from its factors (done once per pass). BatchNorm,
+    /// ReLU, pooling, additions and upsampling are not counted.
+    pub fn forward_flops(&self) -> f64 {
+        let (f, k, h) = (
+            self.features as f64,
+            self.kernel as f64,
+            self.head.channels() as f64,
+        );
+        let s = self.input_size as f64;
+        let conv =
+            |cin: f64, cout: f64, ksz: f64, res: f64| 2.0 * cin * cout * ksz * ksz * res * res;
+        let stem = conv(3.0, f / 2.0, 7.0, s / 2.0)
+            + conv(f / 2.0, f, k, s / 2.0)
+            + conv(f, f, k, s / 4.0);
+        let block = |res: f64| self.b_depth as f64 * conv(f, f, k, res);
+        let mut hourglass = 0.0;
+        let mut res = s / 4.0;
+        for _ in 0..self.hg_depth {
+            hourglass += block(res) + 2.0 * block(res / 2.0); // skip at res; down and up at res / 2
+            res /= 2.0;
+        }
+        let q = s / 4.0;
+        let per_stack = conv(f, f, 1.0, q) + conv(f, h, 1.0, q);
+        let merges = conv(f, f, 1.0, q) + conv(h, f, 1.0, q);
+        let n = self.n_stacks as f64;
+        stem + n * (hourglass + per_stack) + (n - 1.0) * merges + self.reconstruction_flops()
+    }
+
+    /// FLOPs of rebuilding the dense tensor from the parametrization (0 for dense).
+    pub fn reconstruction_flops(&self) -> f64 {
+        let shape = self.tensor_shape().map(|v| v as f64);
+        match &self.param {
+            Resolved::Dense => 0.0,
+            Resolved::Tucker { ranks } => {
+                // Mode products from the core, least expanding first (as tnet-tensor orders them).
+                let mut cur: Vec<f64> = ranks.iter().map(|&r| r as f64).collect();
+                let mut order: Vec<usize> = (0..8).collect();
+                order.sort_by(|&a, &b| (shape[a] / cur[a]).total_cmp(&(shape[b] / cur[b])));
+                let mut flops = 0.0;
+                for m in order {
+                    let size: f64 = cur.iter().product();
+                    flops += 2.0 * size * shape[m];
+                    cur[m] = shape[m];
+                }
+                flops
+            }
+            Resolved::Cp { rank } => 2.0 * *rank as f64 * shape.iter().product::<f64>(),
+            Resolved::Tt { ranks } => {
+                let mut rows = shape[0];
+                let mut flops = 0.0;
+                for k in 1..8 {
+                    flops += 2.0 * rows * ranks[k] as f64 * shape[k] * ranks[k + 1] as f64;
+                    rows *= shape[k];
+                }
+                flops
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! `tnet-hourglass`: the network of `../shared/SPEC.md` sections 1 and 2.
+//!
+//! So far: the configuration ([`HourglassConfig`]) with its presets and checks, the shape of
+//! the single 8th-order kernel tensor, the slicing rule, and the parameter and FLOP accounting
+//! of every parametrization. The candle modules build on this.
+//!
+//! ```
+//! use tnet_hourglass::{HourglassConfig, Parametrization, Preset};
+//! let cfg = HourglassConfig::preset(Preset::Mpii).unwrap();
+//! assert_eq!(cfg.tensor_shape(), [2, 4, 3, 2, 128, 128, 3, 3]);
+//! assert_eq!(cfg.tensor_params(), 7_077_888);
+//! let tucker = cfg.with_param(Parametrization::TuckerCompression(10.0)).unwrap();
+//! assert!(tucker.compression_ratio() >= 10.0);
+//! ```
+
+mod config;
+
+pub use config::{ConfigError, Head, HourglassConfig, Parametrization, Path, Preset, Resolved};
