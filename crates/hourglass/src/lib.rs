@@ -14,5 +14,6 @@
 //! ```
 
 mod config;
+pub mod ops;
 
 pub use config::{ConfigError, Head, HourglassConfig, Parametrization, Path, Preset, Resolved};
