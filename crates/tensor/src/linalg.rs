@@ -91,7 +91,7 @@ pub(crate) const PIECE_COLS: usize = 2048;
 /// Gram matrix `X_(n) X_(n)^T` of the mode-`n` unfolding, from the `(A, I, B)` mode view.
 ///
 /// Sums `view[a] view[a]^T` over slabs (or `view[:, :, b]^T view[:, :, b]` when the slabs are
-/// thin), each slab cut into pieces of at most [`PIECE_COLS`] columns, split over threads with
+/// thin), each slab cut into pieces of at most `PIECE_COLS` (2048) columns, split over threads with
 /// one accumulator each. No copy of the tensor is made.
 pub fn mode_gram<T: Scalar>(view: &ArrayView3<'_, T>) -> Array2<T> {
     let (a, i, b) = view.dim();
