@@ -4,7 +4,9 @@
 //! a `VarBuilder`, leading-mode indexing, the SPEC initialization, tensor dropout and conversion
 //! from `tnet-tucker` / `tnet-cp` / `tnet-tt` come next (issue 3).
 
+mod dropout;
 pub mod init;
 mod reconstruct;
 
+pub use dropout::tucker_dropout;
 pub use reconstruct::{cp_to_tensor, from_ndarray, mode_product, tt_to_tensor, tucker_to_tensor};
