@@ -301,7 +301,8 @@ pub fn write_synth_pose(
         })?;
     }
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let mut splits: Vec<Vec<(MpiiPerson, [[f64; 2]; 2])>> = Vec::new();
+    let mut splits: Vec<Vec<MpiiPerson>> = Vec::new();
+    let mut val_boxes = Vec::new();
     for (split, n, name) in [(0u64, n_train, "train"), (1u64, n_val, "valid")] {
         let people = (0..n)
             .into_par_iter()
@@ -325,15 +326,14 @@ pub fn write_synth_pose(
                 Ok((person, hb))
             })
             .collect::<Result<Vec<_>, DataError>>()?;
-        let people_only: Vec<MpiiPerson> = people.iter().map(|(p, _)| p.clone()).collect();
-        write_hrnet_json(&annot.join(format!("{name}.json")), &people_only)?;
+        let (people, boxes): (Vec<MpiiPerson>, Vec<[[f64; 2]; 2]>) = people.into_iter().unzip();
+        write_hrnet_json(&annot.join(format!("{name}.json")), &people)?;
         splits.push(people);
+        val_boxes = boxes; // the last split is the validation set
     }
-    let gt = ground_truth(&splits[1]);
+    let gt = ground_truth(&splits[1], &val_boxes);
     write_gt_valid(&annot.join("gt_valid.mat"), &gt)?;
-    let train: Vec<MpiiPerson> = splits[0].iter().map(|(p, _)| p.clone()).collect();
-    let val: Vec<MpiiPerson> = splits[1].iter().map(|(p, _)| p.clone()).collect();
-    let mean_pose_pckh = mean_pose_baseline(&train, &val, &gt)?;
+    let mean_pose_pckh = mean_pose_baseline(&splits[0], &splits[1], &gt)?;
     Ok(SynthPoseSummary {
         dir: dir.to_path_buf(),
         train: n_train,
@@ -382,12 +382,15 @@ pub fn write_hrnet_json(path: &Path, people: &[MpiiPerson]) -> Result<(), DataEr
 }
 
 /// The PCKh ground truth of validation people (1-based joints and head boxes).
-fn ground_truth(val: &[(MpiiPerson, [[f64; 2]; 2])]) -> tnet_metrics::pckh::PckhGroundTruth {
+fn ground_truth(
+    val: &[MpiiPerson],
+    boxes: &[[[f64; 2]; 2]],
+) -> tnet_metrics::pckh::PckhGroundTruth {
     let n = val.len();
     let mut joints = Array3::<f64>::zeros((n, N_JOINTS, 2));
     let mut missing = Array2::<bool>::from_elem((n, N_JOINTS), true);
     let mut headboxes = Array3::<f64>::zeros((n, 2, 2));
-    for (s, (p, hb)) in val.iter().enumerate() {
+    for (s, (p, hb)) in val.iter().zip(boxes).enumerate() {
         let (Some(j), Some(v)) = (p.joints, p.visible) else {
             continue;
         };

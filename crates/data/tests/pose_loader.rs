@@ -126,6 +126,11 @@ fn targets_map_back_to_the_joints_with_flips_swapped() {
         }
         if cfg.augment.is_none() {
             assert_eq!(flipped_seen, 0);
+        } else {
+            assert!(
+                flipped_seen > 0,
+                "no sample was flipped: the flip path went untested"
+            );
         }
     }
     let _ = std::fs::remove_dir_all(dir);

@@ -6,8 +6,10 @@
 //! empirical standard deviation is exactly the target: one draw can be off by 50 % at these sizes.
 
 use ndarray::{Array1, Array2, Array3, ArrayD};
-use tnet_tensor::random::{SeededRng, cp_dense, random_matrix, random_normal, tt_dense};
-use tnet_tensor::{Scalar, contract_modes};
+use tnet_tensor::Scalar;
+use tnet_tensor::random::{
+    SeededRng, cp_dense, random_matrix, random_normal, tt_dense, tucker_dense,
+};
 
 /// `sqrt(2 / (f_in h w))`, the standard deviation of a Kaiming-normal (fan-in) conv kernel.
 pub fn kaiming_std(f_in: usize, h: usize, w: usize) -> f64 {
@@ -43,12 +45,7 @@ pub fn init_tucker(
         .zip(ranks)
         .map(|(&i, &r)| random_matrix::<f64>(i, r, &mut rng) * s)
         .collect();
-    let ops: Vec<_> = factors
-        .iter()
-        .enumerate()
-        .map(|(k, f)| (k, f.t()))
-        .collect();
-    let got = empirical_std(&contract_modes(&core.view(), &ops));
+    let got = empirical_std(&tucker_dense(&core, &factors));
     (scaled(core, std / got), factors)
 }
 

@@ -45,23 +45,16 @@ fn off_in_eval_and_keeps_the_expected_reconstruction_in_training() {
         sum = (sum + tucker_to_tensor(&c, &f).unwrap()).unwrap();
     }
     let mean = (sum / draws as f64).unwrap();
-    let err = (mean - &full)
-        .unwrap()
-        .sqr()
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .to_scalar::<f64>()
-        .unwrap()
-        .sqrt();
-    let norm = full
-        .sqr()
-        .unwrap()
-        .sum_all()
-        .unwrap()
-        .to_scalar::<f64>()
-        .unwrap()
-        .sqrt();
+    let norm = |t: &Tensor| {
+        t.sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap()
+            .sqrt()
+    };
+    let (err, norm) = (norm(&(mean - &full).unwrap()), norm(&full));
     assert!(
         err / norm < 0.08,
         "mean of dropped reconstructions is off by {:.3}",

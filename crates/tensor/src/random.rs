@@ -114,17 +114,23 @@ pub fn random_tucker<T: Scalar>(
         .zip(ranks)
         .map(|(&i, &r)| random_orthonormal::<T>(i, r, rng))
         .collect();
-    let ops: Vec<_> = factors
-        .iter()
-        .enumerate()
-        .map(|(k, f)| (k, f.t()))
-        .collect();
-    let tensor = contract_modes(&core.view(), &ops);
+    let tensor = tucker_dense(&core, &factors);
     RandomTucker {
         tensor,
         core,
         factors,
     }
+}
+
+/// Dense tensor of a Tucker model, `core ×_0 U_0 .. ×_{N-1} U_{N-1}` (products ordered to keep
+/// intermediates small).
+pub fn tucker_dense<T: Scalar>(core: &ArrayD<T>, factors: &[Array2<T>]) -> ArrayD<T> {
+    let ops: Vec<_> = factors
+        .iter()
+        .enumerate()
+        .map(|(k, f)| (k, f.t()))
+        .collect();
+    contract_modes(&core.view(), &ops)
 }
 
 /// An exact CP tensor: unit weights and normal factors.

@@ -5,8 +5,7 @@ use tnet_tensor::linalg::{
 };
 use tnet_tensor::random::{SeededRng, random_orthonormal};
 use tnet_tensor::{
-    Scalar, TensorError, check_mode, check_tensor, check_tensor_norm, contract_modes,
-    frobenius_norm, mode_view,
+    Scalar, TensorError, check_mode, check_tensor_norm, contract_modes, frobenius_norm, mode_view,
 };
 
 use crate::{TuckerRank, TuckerTensor};
@@ -98,7 +97,7 @@ fn hosvd_impl<T: Scalar>(
     x: &ArrayViewD<'_, T>,
     rank: &TuckerRank,
 ) -> Result<TuckerFit<T>, TensorError> {
-    check_tensor(x)?;
+    let norm_x = check_tensor_norm(x)?;
     let ranks = rank.resolve(x.shape())?;
     let x = x.as_standard_layout();
     let xv = x.view();
@@ -112,7 +111,7 @@ fn hosvd_impl<T: Scalar>(
         .map(|(m, f)| (m, f.view()))
         .collect();
     let core = contract_modes(&xv, &ops);
-    let errors = vec![error_from_core(frobenius_norm(&xv), &core)];
+    let errors = vec![error_from_core(norm_x, &core)];
     Ok(TuckerFit {
         tucker: TuckerTensor::new(core, factors)?,
         errors,

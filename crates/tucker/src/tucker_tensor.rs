@@ -1,4 +1,5 @@
 use ndarray::{Array2, ArrayD};
+use tnet_tensor::random::tucker_dense;
 use tnet_tensor::{Scalar, TensorError, contract_modes};
 
 /// A tensor in Tucker form, `X = core ×_0 U_0 ×_1 U_1 ... ×_{N-1} U_{N-1}`, with
@@ -43,13 +44,7 @@ impl<T: Scalar> TuckerTensor<T> {
 
     /// The full tensor (products ordered to keep intermediates small).
     pub fn to_tensor(&self) -> ArrayD<T> {
-        let ops: Vec<_> = self
-            .factors
-            .iter()
-            .enumerate()
-            .map(|(k, f)| (k, f.t()))
-            .collect();
-        contract_modes(&self.core.view(), &ops)
+        tucker_dense(&self.core, &self.factors)
     }
 
     /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).
