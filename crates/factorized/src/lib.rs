@@ -6,7 +6,9 @@
 
 mod dropout;
 pub mod init;
+mod param;
 mod reconstruct;
 
 pub use dropout::tucker_dropout;
+pub use param::FactorizedTensor;
 pub use reconstruct::{cp_to_tensor, from_ndarray, mode_product, tt_to_tensor, tucker_to_tensor};

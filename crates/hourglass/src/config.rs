@@ -215,6 +215,19 @@ impl HourglassConfig {
         [stack, level - 1, path as usize, conv]
     }
 
+    /// Number of tensorized convs (`n_stacks * hg_depth * 3 * b_depth`).
+    pub fn layer_count(&self) -> usize {
+        self.n_stacks * self.hg_depth * 3 * self.b_depth
+    }
+
+    /// The flat index of conv `conv` of block `(level, path)` of stack `stack` among the
+    /// [`layer_count`](Self::layer_count) kernels: the C-order position of
+    /// [`kernel_index`](Self::kernel_index) in the first four modes.
+    pub fn flat_layer(&self, stack: usize, level: usize, path: Path, conv: usize) -> usize {
+        let [s, n, p, i] = self.kernel_index(stack, level, path, conv);
+        ((s * self.hg_depth + n) * 3 + p) * self.b_depth + i
+    }
+
     fn resolve(&self, p: Parametrization) -> Result<Resolved, ConfigError> {
         let shape = self.tensor_shape();
         let check = |mode: usize, rank: usize, max: usize| -> Result<(), ConfigError> {

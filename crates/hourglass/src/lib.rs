@@ -13,7 +13,19 @@
 //! assert!(tucker.compression_ratio() >= 10.0);
 //! ```
 
+mod batch_norm;
 mod config;
+mod kernels;
+pub mod loss;
+mod network;
 pub mod ops;
+mod params;
 
-pub use config::{ConfigError, Head, HourglassConfig, Parametrization, Path, Preset, Resolved};
+pub use batch_norm::{BN_EPS, BN_MOMENTUM, BatchNorm2d};
+pub use config::{
+    ConfigError, Head, HourglassConfig, MODE_NAMES, Parametrization, Path, Preset, Resolved,
+};
+pub use kernels::{KernelMode, Kernels};
+pub use network::{NetOptions, TNet, init_tensor};
+pub use params::{ParamStore, Role, kaiming_conv};
+pub use tnet_factorized::FactorizedTensor;

@@ -1,0 +1,454 @@
+//! The T-Net stacked hourglass (SPEC section 1) on candle, its 3x3 `f -> f` kernels all cut
+//! from one factorized 8th-order tensor (SPEC section 2).
+
+use std::sync::Mutex;
+
+use candle_core::backprop::GradStore;
+use candle_core::{DType, Device, ModuleT, Result, Tensor, Var};
+use tnet_factorized::FactorizedTensor;
+use tnet_factorized::init::{init_cp, init_tt, init_tucker, kaiming_std};
+use tnet_tensor::random::{SeededRng, random_normal};
+
+use crate::batch_norm::BatchNorm2d;
+use crate::config::{Head, HourglassConfig, Path, Resolved};
+use crate::kernels::{KernelMode, Kernels};
+use crate::ops::upsample_nearest2x;
+use crate::params::{ParamStore, Role, kaiming_conv};
+
+/// Construction options beyond the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetOptions {
+    /// Seeds every initial value (our own generator: the same seed gives the same network on
+    /// every machine and device).
+    pub seed: u64,
+    pub dtype: DType,
+    /// Tucker tensor dropout probability per mode (all 0 = off).
+    pub tensor_dropout: [f64; 8],
+}
+
+impl Default for NetOptions {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            dtype: DType::F32,
+            tensor_dropout: [0.0; 8],
+        }
+    }
+}
+
+/// A conv (any size) with optional bias, followed by an optional BatchNorm.
+#[derive(Debug, Clone)]
+struct Conv {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    stride: usize,
+    padding: usize,
+}
+
+impl Conv {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        store: &mut ParamStore,
+        name: &str,
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        stride: usize,
+        bias: bool,
+        rng: &mut SeededRng,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Self> {
+        let w = kaiming_conv(c_out, c_in, k, rng, dtype, device)?;
+        let weight = store
+            .insert(format!("{name}.weight"), &w, Role::Trainable)?
+            .as_tensor()
+            .clone();
+        let bias = if bias {
+            let z = Tensor::zeros(c_out, dtype, device)?;
+            Some(
+                store
+                    .insert(format!("{name}.bias"), &z, Role::Trainable)?
+                    .as_tensor()
+                    .clone(),
+            )
+        } else {
+            None
+        };
+        Ok(Self {
+            weight,
+            bias,
+            stride,
+            padding: k / 2,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.conv2d(&self.weight, self.padding, self.stride, 1, 1)?;
+        match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+            None => Ok(y),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ConvBnRelu {
+    conv: Conv,
+    bn: BatchNorm2d,
+}
+
+impl ConvBnRelu {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        self.bn.forward_t(&self.conv.forward(x)?, train)?.relu()
+    }
+}
+
+/// The BatchNorms of one basic block (its convs come from the tensor).
+#[derive(Debug, Clone)]
+struct Block {
+    bns: Vec<BatchNorm2d>,
+    /// Flat layer index of each conv in the kernel tensor.
+    layers: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct Level {
+    skip: Block,
+    down: Block,
+    up: Block,
+}
+
+#[derive(Debug, Clone)]
+struct Stack {
+    /// `levels[n - 1]` is level `n`.
+    levels: Vec<Level>,
+    feat: ConvBnRelu,
+    head: Conv,
+    /// `(conv1x1 f -> f, conv1x1 K -> f)` for every stack but the last.
+    merge: Option<(Conv, Conv)>,
+}
+
+/// The network and its named parameters.
+#[derive(Debug)]
+pub struct TNet {
+    cfg: HourglassConfig,
+    store: ParamStore,
+    tensor: FactorizedTensor,
+    stem: [ConvBnRelu; 3],
+    stacks: Vec<Stack>,
+    dropout: [f64; 8],
+    dropout_rng: Mutex<SeededRng>,
+}
+
+impl TNet {
+    /// A freshly initialized network (SPEC: Kaiming-normal convs, reconstructed kernels with
+    /// Kaiming std exactly, BN gamma 1 / beta 0).
+    pub fn new(cfg: &HourglassConfig, opts: &NetOptions, device: &Device) -> Result<Self> {
+        let tensor = init_tensor(cfg, opts.seed, opts.dtype, device)?;
+        Self::with_tensor(cfg, tensor, opts, device)
+    }
+
+    /// A network whose kernel tensor is `tensor` (for example a decomposition of a trained dense
+    /// network's kernels); everything else initialized as in [`TNet::new`].
+    pub fn with_tensor(
+        cfg: &HourglassConfig,
+        tensor: FactorizedTensor,
+        opts: &NetOptions,
+        device: &Device,
+    ) -> Result<Self> {
+        let shape = cfg.tensor_shape();
+        if tensor.shape()? != shape {
+            candle_core::bail!(
+                "kernel tensor of shape {:?} for a network needing {shape:?}",
+                tensor.shape()?
+            );
+        }
+        if opts.tensor_dropout.iter().any(|&p| p > 0.0) {
+            if !matches!(tensor, FactorizedTensor::Tucker { .. }) {
+                candle_core::bail!("tensor dropout needs the Tucker parametrization");
+            }
+            if let Some(p) = opts
+                .tensor_dropout
+                .iter()
+                .find(|p| !(0.0..1.0).contains(*p))
+            {
+                candle_core::bail!("tensor dropout probability {p} is not in [0, 1)");
+            }
+        }
+        let dtype = opts.dtype;
+        let mut rng = SeededRng::new(opts.seed ^ 0x5eed_c0de);
+        let mut store = ParamStore::new();
+        for (name, v) in tensor.named_vars() {
+            store.insert_var(format!("tensor.{name}"), &v, Role::Trainable)?;
+        }
+        let f = cfg.features;
+        let k = cfg.kernel;
+        let joints = cfg.head.channels();
+        let conv_bn = |store: &mut ParamStore,
+                       rng: &mut SeededRng,
+                       name: &str,
+                       c_in: usize,
+                       c_out: usize,
+                       ksz: usize,
+                       stride: usize|
+         -> Result<ConvBnRelu> {
+            Ok(ConvBnRelu {
+                conv: Conv::new(
+                    store,
+                    &format!("{name}.conv"),
+                    c_in,
+                    c_out,
+                    ksz,
+                    stride,
+                    false,
+                    rng,
+                    dtype,
+                    device,
+                )?,
+                bn: BatchNorm2d::new(store, &format!("{name}.bn"), c_out, dtype, device)?,
+            })
+        };
+        let stem = [
+            conv_bn(&mut store, &mut rng, "stem.0", 3, f / 2, 7, 2)?,
+            conv_bn(&mut store, &mut rng, "stem.1", f / 2, f, k, 1)?,
+            conv_bn(&mut store, &mut rng, "stem.2", f, f, k, 1)?,
+        ];
+        let mut stacks = Vec::with_capacity(cfg.n_stacks);
+        for s in 0..cfg.n_stacks {
+            let mut levels = Vec::with_capacity(cfg.hg_depth);
+            for n in 1..=cfg.hg_depth {
+                let mut block = |path: Path, pname: &str| -> Result<Block> {
+                    let mut bns = Vec::with_capacity(cfg.b_depth);
+                    let mut layers = Vec::with_capacity(cfg.b_depth);
+                    for i in 0..cfg.b_depth {
+                        bns.push(BatchNorm2d::new(
+                            &mut store,
+                            &format!("stack.{s}.hg.level{n}.{pname}.bn{i}"),
+                            f,
+                            dtype,
+                            device,
+                        )?);
+                        layers.push(cfg.flat_layer(s, n, path, i));
+                    }
+                    Ok(Block { bns, layers })
+                };
+                levels.push(Level {
+                    skip: block(Path::Skip, "skip")?,
+                    down: block(Path::Down, "down")?,
+                    up: block(Path::Up, "up")?,
+                });
+            }
+            let feat = conv_bn(&mut store, &mut rng, &format!("stack.{s}.feat"), f, f, 1, 1)?;
+            let head = Conv::new(
+                &mut store,
+                &format!("stack.{s}.head"),
+                f,
+                joints,
+                1,
+                1,
+                true,
+                &mut rng,
+                dtype,
+                device,
+            )?;
+            let merge = if s + 1 < cfg.n_stacks {
+                Some((
+                    Conv::new(
+                        &mut store,
+                        &format!("stack.{s}.merge_feat"),
+                        f,
+                        f,
+                        1,
+                        1,
+                        true,
+                        &mut rng,
+                        dtype,
+                        device,
+                    )?,
+                    Conv::new(
+                        &mut store,
+                        &format!("stack.{s}.merge_heat"),
+                        joints,
+                        f,
+                        1,
+                        1,
+                        true,
+                        &mut rng,
+                        dtype,
+                        device,
+                    )?,
+                ))
+            } else {
+                None
+            };
+            stacks.push(Stack {
+                levels,
+                feat,
+                head,
+                merge,
+            });
+        }
+        Ok(Self {
+            cfg: cfg.clone(),
+            store,
+            tensor,
+            stem,
+            stacks,
+            dropout: opts.tensor_dropout,
+            dropout_rng: Mutex::new(SeededRng::new(opts.seed ^ 0xd20f_0a7)),
+        })
+    }
+
+    pub fn config(&self) -> &HourglassConfig {
+        &self.cfg
+    }
+
+    /// The named parameters and buffers.
+    pub fn params(&self) -> &ParamStore {
+        &self.store
+    }
+
+    /// The factorized kernel tensor.
+    pub fn tensor(&self) -> &FactorizedTensor {
+        &self.tensor
+    }
+
+    /// Reconstructs the kernel tensor once (with tensor dropout when `mode` is a training mode)
+    /// and cuts it into the per-layer kernels.
+    pub fn kernels(&self, mode: KernelMode) -> Result<Kernels> {
+        let train = mode != KernelMode::Eval;
+        let full = if train && self.dropout.iter().any(|&p| p > 0.0) {
+            let mut rng = self
+                .dropout_rng
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("dropout generator poisoned".into()))?;
+            self.tensor
+                .to_tensor_dropout(&self.dropout, true, &mut rng)?
+        } else {
+            self.tensor.to_tensor()?
+        };
+        Kernels::new(full, self.cfg.layer_count(), mode)
+    }
+
+    /// One output per stack: `(B, K, S/4, S/4)` heatmaps for pose, `(B, C, S, S)` logits for
+    /// segmentation. Reconstructs the kernels (use [`TNet::forward_with`] to reuse them).
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Vec<Tensor>> {
+        let mode = if train {
+            KernelMode::Attached
+        } else {
+            KernelMode::Eval
+        };
+        self.forward_with(&self.kernels(mode)?, x, train)
+    }
+
+    /// The forward pass with given kernels.
+    pub fn forward_with(&self, kernels: &Kernels, x: &Tensor, train: bool) -> Result<Vec<Tensor>> {
+        let s = self.cfg.input_size;
+        let dims = x.dims();
+        if dims.len() != 4 || dims[1] != 3 || dims[2] != s || dims[3] != s {
+            candle_core::bail!("input of shape {dims:?}, expected (batch, 3, {s}, {s})");
+        }
+        if kernels.len() != self.cfg.layer_count() {
+            candle_core::bail!(
+                "{} kernels for a network with {} tensorized layers",
+                kernels.len(),
+                self.cfg.layer_count()
+            );
+        }
+        let mut h = self.stem[0].forward_t(x, train)?;
+        h = self.stem[1].forward_t(&h, train)?;
+        h = h.max_pool2d(2)?;
+        h = self.stem[2].forward_t(&h, train)?;
+        let mut outputs = Vec::with_capacity(self.stacks.len());
+        for stack in &self.stacks {
+            let hg = self.hourglass(stack, self.cfg.hg_depth, &h, kernels, train)?;
+            let feat = stack.feat.forward_t(&hg, train)?;
+            let heat = stack.head.forward(&feat)?;
+            if let Some((mf, mh)) = &stack.merge {
+                h = ((h + mf.forward(&feat)?)? + mh.forward(&heat)?)?;
+            }
+            outputs.push(match self.cfg.head {
+                Head::Pose { .. } => heat,
+                Head::Segmentation { .. } => upsample_nearest2x(&upsample_nearest2x(&heat)?)?,
+            });
+        }
+        Ok(outputs)
+    }
+
+    fn hourglass(
+        &self,
+        stack: &Stack,
+        n: usize,
+        x: &Tensor,
+        k: &Kernels,
+        train: bool,
+    ) -> Result<Tensor> {
+        let level = &stack.levels[n - 1];
+        let up = self.block(&level.skip, x, k, train)?;
+        let mut low = self.block(&level.down, &x.max_pool2d(2)?, k, train)?;
+        if n > 1 {
+            low = self.hourglass(stack, n - 1, &low, k, train)?;
+        }
+        low = self.block(&level.up, &low, k, train)?;
+        up + upsample_nearest2x(&low)?
+    }
+
+    fn block(&self, block: &Block, x: &Tensor, k: &Kernels, train: bool) -> Result<Tensor> {
+        let last = block.bns.len() - 1;
+        let mut y = x.clone();
+        for (i, (bn, &l)) in block.bns.iter().zip(&block.layers).enumerate() {
+            y = y.conv2d(k.get(l), 1, 1, 1, 1)?;
+            y = bn.forward_t(&y, train)?;
+            if i < last {
+                y = y.relu()?;
+            }
+        }
+        (x + y)?.relu()
+    }
+
+    /// `loss.backward()` completed with the gradients of the tensor's parts when `kernels` came
+    /// from [`KernelMode::Split`]. The store is keyed by the trainable variables.
+    pub fn backward(&self, kernels: &Kernels, loss: &Tensor) -> Result<GradStore> {
+        let mut grads = loss.backward()?;
+        let parts: Vec<Var> = self
+            .tensor
+            .named_vars()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        kernels.finish_backward(&mut grads, &parts)?;
+        Ok(grads)
+    }
+}
+
+/// The SPEC initialization of the kernel tensor in the configured parametrization.
+pub fn init_tensor(
+    cfg: &HourglassConfig,
+    seed: u64,
+    dtype: DType,
+    device: &Device,
+) -> Result<FactorizedTensor> {
+    let shape = cfg.tensor_shape();
+    let std = kaiming_std(cfg.features, cfg.kernel, cfg.kernel);
+    match &cfg.param {
+        Resolved::Dense => {
+            let mut rng = SeededRng::new(seed);
+            let mut full = random_normal::<f64>(&shape, &mut rng);
+            full.mapv_inplace(|v| v * std);
+            FactorizedTensor::dense(&full, dtype, device)
+        }
+        Resolved::Tucker { ranks } => {
+            let (core, factors) = init_tucker(&shape, ranks, std, seed);
+            FactorizedTensor::tucker_parts(core, factors, dtype, device)
+        }
+        Resolved::Cp { rank } => {
+            let (w, factors) = init_cp(&shape, *rank, std, seed);
+            FactorizedTensor::cp_parts(w, factors, dtype, device)
+        }
+        Resolved::Tt { ranks } => {
+            let cores = init_tt(&shape, ranks, std, seed);
+            FactorizedTensor::tt_parts(cores, dtype, device)
+        }
+    }
+}
