@@ -42,6 +42,48 @@ impl BatchNorm2d {
     }
 }
 
+impl BatchNorm2d {
+    /// `act(bn(x) [+ residual])`: the fused CPU kernel in training on f32 CPU tensors when
+    /// `fast`, candle's ops otherwise (same function, same running-statistics update).
+    pub fn forward_act(
+        &self,
+        x: &Tensor,
+        residual: Option<&Tensor>,
+        relu: bool,
+        train: bool,
+        fast: bool,
+    ) -> Result<Tensor> {
+        if fast && train && x.device().is_cpu() && x.dtype() == DType::F32 {
+            let (b, c, h, w) = x.dims4()?;
+            if c != self.weight.dim(0)? {
+                candle_core::bail!("BatchNorm2d over {} channels got {c}", self.weight.dim(0)?);
+            }
+            if b * h * w < 2 {
+                candle_core::bail!("BatchNorm2d in training needs more than one value per channel");
+            }
+            let (y, stats) = crate::cpu::batch_norm_train(
+                x,
+                self.weight.as_tensor(),
+                self.bias.as_tensor(),
+                residual,
+                relu,
+                BN_EPS,
+            )?;
+            let m = BN_MOMENTUM;
+            let rm = ((self.running_mean.as_tensor() * (1.0 - m))? + (stats.get(0)? * m)?)?;
+            let rv = ((self.running_var.as_tensor() * (1.0 - m))? + (stats.get(1)? * m)?)?;
+            self.running_mean.set(&rm)?;
+            self.running_var.set(&rv)?;
+            return Ok(y);
+        }
+        let mut y = self.forward_t(x, train)?;
+        if let Some(r) = residual {
+            y = (y + r)?;
+        }
+        if relu { y.relu() } else { Ok(y) }
+    }
+}
+
 impl ModuleT for BatchNorm2d {
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let (b, c, h, w) = x.dims4()?;

@@ -15,6 +15,7 @@
 
 mod batch_norm;
 mod config;
+pub mod cpu;
 mod kernels;
 pub mod loss;
 mod network;

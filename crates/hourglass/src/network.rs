@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Device, ModuleT, Result, Tensor, Var};
+use candle_core::{DType, Device, Result, Tensor, Var};
 use tnet_factorized::FactorizedTensor;
 use tnet_factorized::init::{init_cp, init_tt, init_tucker, kaiming_std};
 use tnet_tensor::random::{SeededRng, random_normal};
@@ -24,6 +24,9 @@ pub struct NetOptions {
     pub dtype: DType,
     /// Tucker tensor dropout probability per mode (all 0 = off).
     pub tensor_dropout: [f64; 8],
+    /// Use the project's fast CPU kernels (conv, fused BatchNorm) for f32 CPU tensors; off runs
+    /// candle's own ops (the reference).
+    pub cpu_kernels: bool,
 }
 
 impl Default for NetOptions {
@@ -32,6 +35,7 @@ impl Default for NetOptions {
             seed: 0,
             dtype: DType::F32,
             tensor_dropout: [0.0; 8],
+            cpu_kernels: true,
         }
     }
 }
@@ -83,8 +87,12 @@ impl Conv {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.conv2d(&self.weight, self.padding, self.stride, 1, 1)?;
+    fn forward(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
+        let y = if fast {
+            crate::cpu::conv2d(x, &self.weight, self.stride, self.padding)?
+        } else {
+            x.conv2d(&self.weight, self.padding, self.stride, 1, 1)?
+        };
         match &self.bias {
             Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
             None => Ok(y),
@@ -99,8 +107,9 @@ struct ConvBnRelu {
 }
 
 impl ConvBnRelu {
-    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        self.bn.forward_t(&self.conv.forward(x)?, train)?.relu()
+    fn forward_t(&self, x: &Tensor, train: bool, fast: bool) -> Result<Tensor> {
+        self.bn
+            .forward_act(&self.conv.forward(x, fast)?, None, true, train, fast)
     }
 }
 
@@ -139,6 +148,7 @@ pub struct TNet {
     stacks: Vec<Stack>,
     dropout: [f64; 8],
     dropout_rng: Mutex<SeededRng>,
+    fast: bool,
 }
 
 impl TNet {
@@ -296,7 +306,8 @@ impl TNet {
             stem,
             stacks,
             dropout: opts.tensor_dropout,
-            dropout_rng: Mutex::new(SeededRng::new(opts.seed ^ 0xd20f_0a7)),
+            dropout_rng: Mutex::new(SeededRng::new(opts.seed ^ 0x0d20_f0a7)),
+            fast: opts.cpu_kernels,
         })
     }
 
@@ -356,17 +367,17 @@ impl TNet {
                 self.cfg.layer_count()
             );
         }
-        let mut h = self.stem[0].forward_t(x, train)?;
-        h = self.stem[1].forward_t(&h, train)?;
+        let mut h = self.stem[0].forward_t(x, train, self.fast)?;
+        h = self.stem[1].forward_t(&h, train, self.fast)?;
         h = h.max_pool2d(2)?;
-        h = self.stem[2].forward_t(&h, train)?;
+        h = self.stem[2].forward_t(&h, train, self.fast)?;
         let mut outputs = Vec::with_capacity(self.stacks.len());
         for stack in &self.stacks {
             let hg = self.hourglass(stack, self.cfg.hg_depth, &h, kernels, train)?;
-            let feat = stack.feat.forward_t(&hg, train)?;
-            let heat = stack.head.forward(&feat)?;
+            let feat = stack.feat.forward_t(&hg, train, self.fast)?;
+            let heat = stack.head.forward(&feat, self.fast)?;
             if let Some((mf, mh)) = &stack.merge {
-                h = ((h + mf.forward(&feat)?)? + mh.forward(&heat)?)?;
+                h = ((h + mf.forward(&feat, self.fast)?)? + mh.forward(&heat, self.fast)?)?;
             }
             outputs.push(match self.cfg.head {
                 Head::Pose { .. } => heat,
@@ -398,27 +409,36 @@ impl TNet {
         let last = block.bns.len() - 1;
         let mut y = x.clone();
         for (i, (bn, &l)) in block.bns.iter().zip(&block.layers).enumerate() {
-            y = y.conv2d(k.get(l), 1, 1, 1, 1)?;
-            y = bn.forward_t(&y, train)?;
-            if i < last {
-                y = y.relu()?;
-            }
+            y = if self.fast {
+                crate::cpu::conv2d(&y, k.get(l), 1, 1)?
+            } else {
+                y.conv2d(k.get(l), 1, 1, 1, 1)?
+            };
+            // Every conv is followed by BN; the last one adds the shortcut before its ReLU.
+            let residual = if i == last { Some(x) } else { None };
+            y = bn.forward_act(&y, residual, true, train, self.fast)?;
         }
-        (x + y)?.relu()
+        Ok(y)
     }
 
     /// `loss.backward()` completed with the gradients of the tensor's parts when `kernels` came
     /// from [`KernelMode::Split`]. The store is keyed by the trainable variables.
     pub fn backward(&self, kernels: &Kernels, loss: &Tensor) -> Result<GradStore> {
         let mut grads = loss.backward()?;
+        self.finish_backward(kernels, &mut grads)?;
+        Ok(grads)
+    }
+
+    /// The second half of [`TNet::backward`]: replaces the per-layer kernel gradients in
+    /// `grads` (from `loss.backward()`) by the gradients of the tensor's parts.
+    pub fn finish_backward(&self, kernels: &Kernels, grads: &mut GradStore) -> Result<()> {
         let parts: Vec<Var> = self
             .tensor
             .named_vars()
             .into_iter()
             .map(|(_, v)| v)
             .collect();
-        kernels.finish_backward(&mut grads, &parts)?;
-        Ok(grads)
+        kernels.finish_backward(grads, &parts)
     }
 }
 

@@ -517,3 +517,60 @@ fn batch_norm_running_statistics_follow_pytorch() {
         .unwrap();
     assert_eq!(rm, rm2);
 }
+
+/// The fast CPU kernels and candle's ops give the same network: outputs and every gradient.
+#[test]
+fn fast_cpu_kernels_equal_candle_ops_in_a_whole_step() {
+    let cfg = HourglassConfig::new(
+        2,
+        2,
+        2,
+        6,
+        Head::Pose { joints: 3 },
+        32,
+        Parametrization::Tucker(vec![2, 2, 3, 2, 4, 5, 3, 2]),
+    )
+    .unwrap();
+    let fast = TNet::new(&cfg, &NetOptions::default(), &Device::Cpu).unwrap();
+    let slow = TNet::new(
+        &cfg,
+        &NetOptions {
+            cpu_kernels: false,
+            ..NetOptions::default()
+        },
+        &Device::Cpu,
+    )
+    .unwrap();
+    let x = input(3, 32, 21);
+    let (t, w) = pose_targets(&cfg, 3, 22);
+    let (la, ga) = step_grads(&fast, KernelMode::Split, &x, &t, &w);
+    let (lb, gb) = step_grads(&slow, KernelMode::Split, &x, &t, &w);
+    assert!((la - lb).abs() <= 1e-5 * la.abs(), "{la} vs {lb}");
+    for ((name, v), (name2, v2)) in fast
+        .params()
+        .trainable()
+        .into_iter()
+        .zip(slow.params().trainable())
+    {
+        assert_eq!(name, name2);
+        let (g1, g2) = (
+            ga.get(v.as_tensor()).unwrap(),
+            gb.get(v2.as_tensor()).unwrap(),
+        );
+        assert!(
+            max_abs_diff(g1, g2) <= 1e-4 * (max_abs(g2) + 1e-6),
+            "{name}: {} vs {}",
+            max_abs_diff(g1, g2),
+            max_abs(g2)
+        );
+    }
+    for (name, v, _) in fast.params().all() {
+        if name.ends_with("running_var") || name.ends_with("running_mean") {
+            let other = slow.params().get(name).unwrap();
+            assert!(
+                max_abs_diff(v.as_tensor(), other.as_tensor()) < 1e-5,
+                "{name}"
+            );
+        }
+    }
+}

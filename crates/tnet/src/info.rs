@@ -1,47 +1,15 @@
 //! `tnet info [--preset small|mpii] [--stacks ..] [--features ..] [--param ..] [--ranks ..|--rank R|--compression X] [--json]`
 
-use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use anyhow::Result;
+use clap::Args;
 use serde::Serialize;
-use tnet_hourglass::{HourglassConfig, Parametrization, Preset};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PresetArg {
-    Small,
-    Mpii,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ParamArg {
-    Dense,
-    Tucker,
-    Cp,
-    Tt,
-}
+use crate::net_args::NetArgs;
 
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// Network preset: small (1 stack, 32 features, input 128) or mpii (2 stacks, 128, 256).
-    #[arg(long, value_enum, default_value = "small")]
-    preset: PresetArg,
-    /// Override the number of stacks.
-    #[arg(long)]
-    stacks: Option<usize>,
-    /// Override the number of features.
-    #[arg(long)]
-    features: Option<usize>,
-    /// Parametrization of the kernel tensor.
-    #[arg(long, value_enum, default_value = "dense")]
-    param: ParamArg,
-    /// Tucker: 8 ranks; TT: 9 ranks (1, r1, .., r7, 1).
-    #[arg(long, value_delimiter = ',')]
-    ranks: Option<Vec<usize>>,
-    /// CP rank (or one TT rank for every inner bond).
-    #[arg(long)]
-    rank: Option<usize>,
-    /// Tucker: ranks giving at least this compression of the tensor.
-    #[arg(long)]
-    compression: Option<f64>,
+    #[command(flatten)]
+    net: NetArgs,
     /// One JSON line.
     #[arg(long)]
     json: bool,
@@ -59,39 +27,7 @@ struct Info {
 }
 
 pub fn run(args: &InfoArgs) -> Result<()> {
-    let base = HourglassConfig::preset(match args.preset {
-        PresetArg::Small => Preset::Small,
-        PresetArg::Mpii => Preset::Mpii,
-    })?;
-    let cfg = HourglassConfig::new(
-        args.stacks.unwrap_or(base.n_stacks),
-        base.hg_depth,
-        base.b_depth,
-        args.features.unwrap_or(base.features),
-        base.head,
-        base.input_size,
-        Parametrization::Dense,
-    )
-    .context("network configuration")?;
-    let param = match (args.param, &args.ranks, args.rank, args.compression) {
-        (ParamArg::Dense, None, None, None) => Parametrization::Dense,
-        (ParamArg::Dense, ..) => {
-            bail!("--ranks, --rank and --compression do not apply to --param dense")
-        }
-        (ParamArg::Tucker, Some(r), None, None) => Parametrization::Tucker(r.clone()),
-        (ParamArg::Tucker, None, None, Some(c)) => Parametrization::TuckerCompression(c),
-        (ParamArg::Tucker, ..) => {
-            bail!("--param tucker needs exactly one of --ranks r1,..,r8 or --compression X")
-        }
-        (ParamArg::Cp, None, Some(r), None) => Parametrization::Cp(r),
-        (ParamArg::Cp, ..) => bail!("--param cp needs --rank R"),
-        (ParamArg::Tt, Some(r), None, None) => Parametrization::Tt(r.clone()),
-        (ParamArg::Tt, None, Some(r), None) => {
-            Parametrization::Tt([vec![1], vec![r; 7], vec![1]].concat())
-        }
-        (ParamArg::Tt, ..) => bail!("--param tt needs --ranks 1,r1,..,r7,1 or --rank R"),
-    };
-    let cfg = cfg.with_param(param).context("parametrization")?;
+    let cfg = args.net.config()?;
     let info = Info {
         tensor_shape: cfg.tensor_shape(),
         tensor_params: cfg.tensor_params(),

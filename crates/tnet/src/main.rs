@@ -1,8 +1,11 @@
 //! `tnet`: the T-Net command line.
 
+mod bench_step;
 mod decompose;
+mod device;
 mod eval_pckh;
 mod info;
+mod net_args;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +28,8 @@ enum Command {
     EvalPckh(eval_pckh::EvalPckhArgs),
     /// Parameter and FLOP table of a T-Net configuration.
     Info(info::InfoArgs),
+    /// Time one training step (forward + backward + RMSprop) on a fixed random batch.
+    BenchStep(bench_step::BenchStepArgs),
 }
 
 fn main() {
@@ -34,6 +39,7 @@ fn main() {
         Command::Decompose(args) => decompose::run(&args),
         Command::EvalPckh(args) => eval_pckh::run(&args),
         Command::Info(args) => info::run(&args),
+        Command::BenchStep(args) => bench_step::run(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

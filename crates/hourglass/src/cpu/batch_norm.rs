@@ -1,0 +1,344 @@
+//! Training-mode BatchNorm fused with the optional residual add and ReLU that follow it:
+//! `y = act(gamma (z - mean) / sqrt(var + eps) + beta [+ r])`, batch statistics over
+//! `(batch, h, w)` per channel, with a one-pass backward per channel:
+//! `dz = gamma invstd / N (N g - sum g - xhat sum(g xhat))` where `g` is the output gradient
+//! masked by the ReLU; the residual's gradient is `g`.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::storage::f32_slice;
+
+/// Per-channel mean and biased variance of `(B, C, H, W)` data, in f64 for accuracy.
+fn channel_stats(x: &[f32], dims: (usize, usize, usize), c: usize) -> (f64, f64) {
+    let (b, ch, hw) = dims;
+    let mut sum = 0.0f64;
+    for bi in 0..b {
+        let s = &x[(bi * ch + c) * hw..(bi * ch + c + 1) * hw];
+        sum += s.iter().map(|&v| v as f64).sum::<f64>();
+    }
+    let n = (b * hw) as f64;
+    let mean = sum / n;
+    let mut sq = 0.0f64;
+    for bi in 0..b {
+        let s = &x[(bi * ch + c) * hw..(bi * ch + c + 1) * hw];
+        sq += s
+            .iter()
+            .map(|&v| {
+                let d = v as f64 - mean;
+                d * d
+            })
+            .sum::<f64>();
+    }
+    (mean, sq / n)
+}
+
+fn dims4(l: &Layout) -> Result<(usize, usize, usize)> {
+    let &[b, c, h, w] = l.dims() else {
+        candle_core::bail!("batch norm: expected (B, C, H, W), got {:?}", l.dims());
+    };
+    Ok((b, c, h * w))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BnAct {
+    eps: f64,
+    relu: bool,
+}
+
+impl BnAct {
+    /// Forward over all channels (in parallel); `gb` holds gamma then beta.
+    fn forward(
+        &self,
+        z: &[f32],
+        dims: (usize, usize, usize),
+        gb: &[f32],
+        r: Option<&[f32]>,
+    ) -> Vec<f32> {
+        let (_, ch, hw) = dims;
+        let mut y = vec![0f32; z.len()];
+        // Channel-major work items: each channel writes B disjoint chunks.
+        let stats: Vec<(f64, f64)> = (0..ch)
+            .into_par_iter()
+            .map(|c| channel_stats(z, dims, c))
+            .collect();
+        y.par_chunks_mut(hw).enumerate().for_each(|(i, out)| {
+            let c = i % ch;
+            let (mean, var) = stats[c];
+            let invstd = 1.0 / (var + self.eps).sqrt();
+            let scale = (gb[c] as f64 * invstd) as f32;
+            let shift = (gb[ch + c] as f64 - mean * gb[c] as f64 * invstd) as f32;
+            let zin = &z[i * hw..(i + 1) * hw];
+            match r {
+                Some(r) => {
+                    let rin = &r[i * hw..(i + 1) * hw];
+                    for ((o, &v), &rv) in out.iter_mut().zip(zin).zip(rin) {
+                        let t = v * scale + shift + rv;
+                        *o = if self.relu { t.max(0.0) } else { t };
+                    }
+                }
+                None => {
+                    for (o, &v) in out.iter_mut().zip(zin) {
+                        let t = v * scale + shift;
+                        *o = if self.relu { t.max(0.0) } else { t };
+                    }
+                }
+            }
+        });
+        y
+    }
+}
+
+impl CustomOp2 for BnAct {
+    fn name(&self) -> &'static str {
+        "tnet-batch-norm-act"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let dims = dims4(l1)?;
+        let z = f32_slice(s1, l1, "batch norm input")?;
+        let gb = f32_slice(s2, l2, "batch norm gamma/beta")?;
+        check_gb(l2, dims.1)?;
+        Ok((
+            CpuStorage::F32(self.forward(z, dims, gb, None)),
+            l1.shape().clone(),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        z: &Tensor,
+        gb: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (dz, dgb, _) = backward(self, z, gb, res, grad, false)?;
+        Ok((Some(dz), Some(dgb)))
+    }
+}
+
+impl CustomOp3 for BnAct {
+    fn name(&self) -> &'static str {
+        "tnet-batch-norm-add-act"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let dims = dims4(l1)?;
+        if l3.dims() != l1.dims() {
+            candle_core::bail!(
+                "batch norm: residual {:?} differs from input {:?}",
+                l3.dims(),
+                l1.dims()
+            );
+        }
+        let z = f32_slice(s1, l1, "batch norm input")?;
+        let gb = f32_slice(s2, l2, "batch norm gamma/beta")?;
+        let r = f32_slice(s3, l3, "batch norm residual")?;
+        check_gb(l2, dims.1)?;
+        Ok((
+            CpuStorage::F32(self.forward(z, dims, gb, Some(r))),
+            l1.shape().clone(),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        z: &Tensor,
+        gb: &Tensor,
+        _r: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (dz, dgb, dr) = backward(self, z, gb, res, grad, true)?;
+        Ok((Some(dz), Some(dgb), dr))
+    }
+}
+
+fn check_gb(l: &Layout, c: usize) -> Result<()> {
+    if l.dims() != [2, c] {
+        candle_core::bail!(
+            "batch norm: gamma/beta of shape {:?}, expected [2, {c}]",
+            l.dims()
+        );
+    }
+    Ok(())
+}
+
+/// Computes `(dz, d[gamma; beta], dr)` with one custom op returning them packed.
+fn backward(
+    op: &BnAct,
+    z: &Tensor,
+    gb: &Tensor,
+    res: &Tensor,
+    grad: &Tensor,
+    residual: bool,
+) -> Result<(Tensor, Tensor, Option<Tensor>)> {
+    let n = z.elem_count();
+    let c = gb.dim(1)?;
+    let grad = grad.contiguous()?;
+    // Pack (z, y, g) side by side so one CustomOp3 sees all three.
+    let packed = z.apply_op3_no_bwd(
+        &res.contiguous()?,
+        &grad,
+        &BnBackward {
+            eps: op.eps,
+            relu: op.relu,
+            gb: gb.clone(),
+            residual,
+        },
+    )?;
+    let dz = packed.narrow(0, 0, n)?.reshape(z.dims())?;
+    let dgb = packed.narrow(0, n, 2 * c)?.reshape((2, c))?;
+    let dr = if residual {
+        Some(packed.narrow(0, n + 2 * c, n)?.reshape(z.dims())?)
+    } else {
+        None
+    };
+    Ok((dz, dgb, dr))
+}
+
+struct BnBackward {
+    eps: f64,
+    relu: bool,
+    gb: Tensor,
+    residual: bool,
+}
+
+impl CustomOp3 for BnBackward {
+    fn name(&self) -> &'static str {
+        "tnet-batch-norm-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let dims = dims4(l1)?;
+        let (b, ch, hw) = dims;
+        let z = f32_slice(s1, l1, "batch norm input")?;
+        let y = f32_slice(s2, l2, "batch norm output")?;
+        let g = f32_slice(s3, l3, "batch norm output gradient")?;
+        let gb: Vec<f32> = self.gb.flatten_all()?.to_vec1()?;
+        let len = z.len();
+        let nf = (b * hw) as f64;
+        // Per channel: stats, sums of masked gradient and of masked gradient times xhat.
+        let per: Vec<(f64, f64, f64, f64)> = (0..ch)
+            .into_par_iter()
+            .map(|c| {
+                let (mean, var) = channel_stats(z, dims, c);
+                let invstd = 1.0 / (var + self.eps).sqrt();
+                let (mut sg, mut sgx) = (0.0f64, 0.0f64);
+                for bi in 0..b {
+                    let o = (bi * ch + c) * hw;
+                    for j in o..o + hw {
+                        let gm = if self.relu && y[j] <= 0.0 {
+                            0.0
+                        } else {
+                            g[j] as f64
+                        };
+                        sg += gm;
+                        sgx += gm * (z[j] as f64 - mean) * invstd;
+                    }
+                }
+                (mean, invstd, sg, sgx)
+            })
+            .collect();
+        let extra = if self.residual { len } else { 0 };
+        let mut out = vec![0f32; len + 2 * ch + extra];
+        let (dz, rest) = out.split_at_mut(len);
+        let (dgb, dr) = rest.split_at_mut(2 * ch);
+        for (c, &(_, _, sg, sgx)) in per.iter().enumerate() {
+            dgb[c] = sgx as f32;
+            dgb[ch + c] = sg as f32;
+        }
+        dz.par_chunks_mut(hw).enumerate().for_each(|(i, d)| {
+            let c = i % ch;
+            let (mean, invstd, sg, sgx) = per[c];
+            let k = gb[c] as f64 * invstd / nf;
+            let o = i * hw;
+            for (jj, dv) in d.iter_mut().enumerate() {
+                let j = o + jj;
+                let gm = if self.relu && y[j] <= 0.0 {
+                    0.0
+                } else {
+                    g[j] as f64
+                };
+                let xhat = (z[j] as f64 - mean) * invstd;
+                *dv = (k * (nf * gm - sg - xhat * sgx)) as f32;
+            }
+        });
+        if self.residual {
+            dr.par_chunks_mut(hw.max(1)).enumerate().for_each(|(i, d)| {
+                let o = i * hw;
+                for (jj, dv) in d.iter_mut().enumerate() {
+                    let j = o + jj;
+                    *dv = if self.relu && y[j] <= 0.0 { 0.0 } else { g[j] };
+                }
+            });
+        }
+        Ok((CpuStorage::F32(out), Shape::from(len + 2 * ch + extra)))
+    }
+}
+
+/// Per-channel `(mean, unbiased variance)` of `(B, C, H, W)` data as a `(2, C)` tensor (no
+/// gradient): what the running statistics are updated with.
+struct ChannelStats;
+
+impl CustomOp1 for ChannelStats {
+    fn name(&self) -> &'static str {
+        "tnet-channel-stats"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let dims = dims4(l)?;
+        let x = f32_slice(s, l, "batch norm input")?;
+        let n = (dims.0 * dims.2) as f64;
+        let stats: Vec<(f64, f64)> = (0..dims.1)
+            .into_par_iter()
+            .map(|c| channel_stats(x, dims, c))
+            .collect();
+        let mut out: Vec<f32> = stats.iter().map(|s| s.0 as f32).collect();
+        out.extend(stats.iter().map(|s| (s.1 * n / (n - 1.0)) as f32));
+        Ok((CpuStorage::F32(out), Shape::from((2, dims.1))))
+    }
+}
+
+/// Training-mode BatchNorm (+ residual) (+ ReLU) on f32 CPU tensors. Returns the output and the
+/// batch's `(2, C)` mean and unbiased variance for the running statistics.
+pub fn batch_norm_train(
+    z: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    residual: Option<&Tensor>,
+    relu: bool,
+    eps: f64,
+) -> Result<(Tensor, Tensor)> {
+    let z = z.contiguous()?;
+    let gb = Tensor::stack(&[gamma, beta], 0)?;
+    let op = BnAct { eps, relu };
+    let y = match residual {
+        Some(r) => z.apply_op3(&gb, &r.contiguous()?, op)?,
+        None => z.apply_op2(&gb, op)?,
+    };
+    let stats = z.detach().apply_op1_no_bwd(&ChannelStats)?;
+    Ok((y, stats))
+}

@@ -1,0 +1,10 @@
+//! Fast CPU kernels as candle custom ops, each with its own backward; the network uses them
+//! when its tensors live on the CPU in f32 and falls back to candle's ops otherwise. candle's
+//! own ops are the reference they are tested against.
+
+mod batch_norm;
+mod conv;
+mod storage;
+
+pub use batch_norm::batch_norm_train;
+pub use conv::conv2d;

@@ -1,0 +1,169 @@
+//! The fast CPU kernels against candle's own ops (outputs and gradients within 1e-4 relative)
+//! on odd shapes, strides and batch sizes.
+
+use candle_core::{Device, Tensor, Var};
+use tnet_hourglass::cpu;
+
+fn randn(shape: &[usize], seed: u64) -> Tensor {
+    let mut rng = tnet_tensor::random::SeededRng::new(seed);
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
+    Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+}
+
+fn rel_err(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    let d = (a - b)
+        .unwrap()
+        .sqr()
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    let n = b
+        .sqr()
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    (d / n.max(1e-30)).sqrt()
+}
+
+#[test]
+fn conv2d_matches_candle_with_gradients() {
+    // (batch, c_in, h, w, c_out, k, stride, pad)
+    let cases = [
+        (1, 3, 9, 7, 5, 3, 1, 1),
+        (3, 4, 8, 8, 6, 3, 1, 1),
+        (2, 3, 13, 11, 4, 7, 2, 3),
+        (5, 6, 5, 5, 7, 1, 1, 0),
+        (2, 5, 7, 9, 3, 3, 2, 1),
+        (4, 2, 6, 6, 3, 3, 1, 0),
+        (1, 8, 4, 4, 8, 1, 1, 0),
+    ];
+    for (i, &(b, cin, h, w, cout, k, s, p)) in cases.iter().enumerate() {
+        let x = Var::from_tensor(&randn(&[b, cin, h, w], i as u64)).unwrap();
+        let wt = Var::from_tensor(&randn(&[cout, cin, k, k], 100 + i as u64)).unwrap();
+        let probe = randn(
+            &[b, cout, (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1],
+            200,
+        );
+        let ours = cpu::conv2d(&x, &wt, s, p).unwrap();
+        let theirs = x.conv2d(&wt, p, s, 1, 1).unwrap();
+        assert!(rel_err(&ours, &theirs) < 1e-5, "case {i} forward");
+        let g1 = (&ours * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let g2 = (&theirs * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        for (what, v) in [("input", x.as_tensor()), ("kernel", wt.as_tensor())] {
+            let e = rel_err(g1.get(v).unwrap(), g2.get(v).unwrap());
+            assert!(e < 1e-4, "case {i} {what} gradient: {e}");
+        }
+    }
+}
+
+#[test]
+fn conv2d_skips_the_input_gradient_of_a_constant() {
+    let x = randn(&[2, 3, 6, 6], 1);
+    let w = Var::from_tensor(&randn(&[4, 3, 3, 3], 2)).unwrap();
+    let y = cpu::conv2d(&x, &w, 1, 1).unwrap();
+    let g = y.sum_all().unwrap().backward().unwrap();
+    assert!(g.get(&x).is_none());
+    assert!(g.get(w.as_tensor()).is_some());
+}
+
+#[test]
+fn conv2d_rejects_mismatched_shapes() {
+    let x = randn(&[2, 3, 6, 6], 1);
+    let w = randn(&[4, 5, 3, 3], 2);
+    assert!(cpu::conv2d(&x, &w, 1, 1).is_err());
+}
+
+/// Fused training BatchNorm (+ residual) (+ ReLU) against candle's ops, with gradients for the
+/// input, gamma, beta and the residual, and the unbiased batch variance for running stats.
+#[test]
+fn batch_norm_matches_candle_with_gradients() {
+    for (i, &(b, c, h, w)) in [(2, 3, 5, 4), (3, 5, 1, 7), (1, 2, 3, 3), (4, 6, 8, 8)]
+        .iter()
+        .enumerate()
+    {
+        for (residual, relu) in [(false, false), (false, true), (true, true), (true, false)] {
+            let x = Var::from_tensor(&randn(&[b, c, h, w], i as u64).affine(2.0, 0.5).unwrap())
+                .unwrap();
+            let gamma = Var::from_tensor(&randn(&[c], 10 + i as u64)).unwrap();
+            let beta = Var::from_tensor(&randn(&[c], 20 + i as u64)).unwrap();
+            let r = Var::from_tensor(&randn(&[b, c, h, w], 30 + i as u64)).unwrap();
+            let probe = randn(&[b, c, h, w], 40 + i as u64);
+            let (ours, stats) = cpu::batch_norm_train(
+                &x,
+                &gamma,
+                &beta,
+                residual.then_some(r.as_tensor()),
+                relu,
+                1e-5,
+            )
+            .unwrap();
+            let mean = x.mean_keepdim((0, 2, 3)).unwrap();
+            let xc = x.broadcast_sub(&mean).unwrap();
+            let var = xc.sqr().unwrap().mean_keepdim((0, 2, 3)).unwrap();
+            let mut theirs = xc
+                .broadcast_div(&(&var + 1e-5).unwrap().sqrt().unwrap())
+                .unwrap()
+                .broadcast_mul(&gamma.reshape((1, c, 1, 1)).unwrap())
+                .unwrap()
+                .broadcast_add(&beta.reshape((1, c, 1, 1)).unwrap())
+                .unwrap();
+            if residual {
+                theirs = (theirs + r.as_tensor()).unwrap();
+            }
+            if relu {
+                theirs = theirs.relu().unwrap();
+            }
+            let tag = format!("case {i} residual {residual} relu {relu}");
+            assert!(rel_err(&ours, &theirs) < 1e-5, "{tag} forward");
+            let n = (b * h * w) as f64;
+            let unbiased = (var.flatten_all().unwrap() * (n / (n - 1.0))).unwrap();
+            assert!(
+                rel_err(&stats.get(1).unwrap(), &unbiased) < 1e-5,
+                "{tag} variance"
+            );
+            assert!(
+                rel_err(&stats.get(0).unwrap(), &mean.flatten_all().unwrap()) < 1e-5,
+                "{tag} mean"
+            );
+            let g1 = (&ours * &probe)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let g2 = (&theirs * &probe)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let mut vars = vec![("x", &x), ("gamma", &gamma), ("beta", &beta)];
+            if residual {
+                vars.push(("residual", &r));
+            }
+            for (what, v) in vars {
+                let e = rel_err(
+                    g1.get(v.as_tensor()).unwrap(),
+                    g2.get(v.as_tensor()).unwrap(),
+                );
+                assert!(e < 1e-4, "{tag} {what} gradient: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The network options shared by `info`, `bench-step` and `train`.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use tnet_hourglass::{HourglassConfig, Parametrization, Preset};
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PresetArg {
+    Small,
+    Mpii,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ParamArg {
+    Dense,
+    Tucker,
+    Cp,
+    Tt,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NetArgs {
+    /// Network preset: small (1 stack, 32 features, input 128) or mpii (2 stacks, 128, 256).
+    #[arg(long, value_enum, default_value = "small")]
+    pub preset: PresetArg,
+    /// Override the number of stacks.
+    #[arg(long)]
+    pub stacks: Option<usize>,
+    /// Override the number of features.
+    #[arg(long)]
+    pub features: Option<usize>,
+    /// Parametrization of the kernel tensor.
+    #[arg(long, value_enum, default_value = "dense")]
+    pub param: ParamArg,
+    /// Tucker: 8 ranks; TT: 9 ranks (1, r1, .., r7, 1).
+    #[arg(long, value_delimiter = ',')]
+    pub ranks: Option<Vec<usize>>,
+    /// CP rank (or one TT rank for every inner bond).
+    #[arg(long)]
+    pub rank: Option<usize>,
+    /// Tucker: ranks giving at least this compression of the tensor.
+    #[arg(long)]
+    pub compression: Option<f64>,
+}
+
+impl NetArgs {
+    /// The checked configuration these options describe.
+    pub fn config(&self) -> Result<HourglassConfig> {
+        let args = self;
+        let base = HourglassConfig::preset(match args.preset {
+            PresetArg::Small => Preset::Small,
+            PresetArg::Mpii => Preset::Mpii,
+        })?;
+        let cfg = HourglassConfig::new(
+            args.stacks.unwrap_or(base.n_stacks),
+            base.hg_depth,
+            base.b_depth,
+            args.features.unwrap_or(base.features),
+            base.head,
+            base.input_size,
+            Parametrization::Dense,
+        )
+        .context("network configuration")?;
+        let param = match (args.param, &args.ranks, args.rank, args.compression) {
+            (ParamArg::Dense, None, None, None) => Parametrization::Dense,
+            (ParamArg::Dense, ..) => {
+                bail!("--ranks, --rank and --compression do not apply to --param dense")
+            }
+            (ParamArg::Tucker, Some(r), None, None) => Parametrization::Tucker(r.clone()),
+            (ParamArg::Tucker, None, None, Some(c)) => Parametrization::TuckerCompression(c),
+            (ParamArg::Tucker, ..) => {
+                bail!("--param tucker needs exactly one of --ranks r1,..,r8 or --compression X")
+            }
+            (ParamArg::Cp, None, Some(r), None) => Parametrization::Cp(r),
+            (ParamArg::Cp, ..) => bail!("--param cp needs --rank R"),
+            (ParamArg::Tt, Some(r), None, None) => Parametrization::Tt(r.clone()),
+            (ParamArg::Tt, None, Some(r), None) => {
+                Parametrization::Tt([vec![1], vec![r; 7], vec![1]].concat())
+            }
+            (ParamArg::Tt, ..) => bail!("--param tt needs --ranks 1,r1,..,r7,1 or --rank R"),
+        };
+        let cfg = cfg.with_param(param).context("parametrization")?;
+        Ok(cfg)
+    }
+}

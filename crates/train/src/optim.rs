@@ -1,0 +1,160 @@
+//! Optimizers with PyTorch's update rules and state that can be saved and restored exactly
+//! (candle-nn has no RMSprop and its optimizers' state cannot be checkpointed).
+
+use std::collections::{BTreeMap, HashMap};
+
+use candle_core::backprop::GradStore;
+use candle_core::{Result, Tensor, Var};
+use serde::{Deserialize, Serialize};
+
+/// Which optimizer, with its hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "lowercase", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    /// `v = a v + (1 - a) g^2; p -= lr g / (sqrt(v) + eps)` (PyTorch, no momentum).
+    Rmsprop {
+        #[serde(default = "default_alpha")]
+        alpha: f64,
+        #[serde(default = "default_eps")]
+        eps: f64,
+    },
+    /// Adam with decoupled weight decay (PyTorch's AdamW).
+    Adamw {
+        #[serde(default = "default_beta1")]
+        beta1: f64,
+        #[serde(default = "default_beta2")]
+        beta2: f64,
+        #[serde(default = "default_adam_eps")]
+        eps: f64,
+        #[serde(default = "default_wd")]
+        weight_decay: f64,
+    },
+}
+
+fn default_alpha() -> f64 {
+    0.99
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+fn default_beta1() -> f64 {
+    0.9
+}
+fn default_beta2() -> f64 {
+    0.999
+}
+fn default_adam_eps() -> f64 {
+    1e-8
+}
+fn default_wd() -> f64 {
+    0.01
+}
+
+impl Default for OptimizerConfig {
+    /// The hourglass default: RMSprop, alpha 0.99, eps 1e-8.
+    fn default() -> Self {
+        Self::Rmsprop {
+            alpha: default_alpha(),
+            eps: default_eps(),
+        }
+    }
+}
+
+/// An optimizer over named variables. State tensors are named `<slot>.<param>`.
+#[derive(Debug)]
+pub struct Optimizer {
+    config: OptimizerConfig,
+    params: Vec<(String, Var)>,
+    /// Per parameter: `v` (RMSprop), or `m` and `v` (AdamW).
+    state: BTreeMap<String, Tensor>,
+    steps: u64,
+}
+
+impl Optimizer {
+    /// `params`: the trainable variables with the names they are checkpointed under.
+    pub fn new(config: OptimizerConfig, params: Vec<(String, Var)>) -> Result<Self> {
+        let mut state = BTreeMap::new();
+        for (name, v) in &params {
+            let zeros = v.zeros_like()?;
+            state.insert(format!("v.{name}"), zeros.clone());
+            if matches!(config, OptimizerConfig::Adamw { .. }) {
+                state.insert(format!("m.{name}"), zeros);
+            }
+        }
+        Ok(Self {
+            config,
+            params,
+            state,
+            steps: 0,
+        })
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// One update with learning rate `lr`; parameters without a gradient are left alone.
+    pub fn step(&mut self, grads: &GradStore, lr: f64) -> Result<()> {
+        self.steps += 1;
+        let t = self.steps as i32;
+        for (name, p) in &self.params {
+            let Some(g) = grads.get(p.as_tensor()) else {
+                continue;
+            };
+            let vkey = format!("v.{name}");
+            match self.config {
+                OptimizerConfig::Rmsprop { alpha, eps } => {
+                    let v = &self.state[&vkey];
+                    let v = ((v * alpha)? + (g.sqr()? * (1.0 - alpha))?)?;
+                    let upd = (g / (v.sqrt()? + eps)?)?;
+                    p.set(&(p.as_tensor() - (upd * lr)?)?)?;
+                    self.state.insert(vkey, v);
+                }
+                OptimizerConfig::Adamw {
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                } => {
+                    let mkey = format!("m.{name}");
+                    let m = ((&self.state[&mkey] * beta1)? + (g * (1.0 - beta1))?)?;
+                    let v = ((&self.state[&vkey] * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
+                    let mhat = (&m / (1.0 - beta1.powi(t)))?;
+                    let vhat = (&v / (1.0 - beta2.powi(t)))?;
+                    let decayed = (p.as_tensor() * (1.0 - lr * weight_decay))?;
+                    let upd = (mhat / (vhat.sqrt()? + eps)?)?;
+                    p.set(&(decayed - (upd * lr)?)?)?;
+                    self.state.insert(mkey, m);
+                    self.state.insert(vkey, v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The state tensors (names `v.<param>`, `m.<param>`) and the step count.
+    pub fn state(&self) -> (&BTreeMap<String, Tensor>, u64) {
+        (&self.state, self.steps)
+    }
+
+    /// Restores state saved by [`Optimizer::state`]; names and shapes must match.
+    pub fn load_state(&mut self, tensors: &HashMap<String, Tensor>, steps: u64) -> Result<()> {
+        for (name, cur) in self.state.iter_mut() {
+            let t = tensors.get(name).ok_or_else(|| {
+                candle_core::Error::Msg(format!(
+                    "the optimizer state lacks {name} (another optimizer or network?)"
+                ))
+            })?;
+            if t.dims() != cur.dims() {
+                candle_core::bail!(
+                    "optimizer state {name} has shape {:?}, expected {:?}",
+                    t.dims(),
+                    cur.dims()
+                );
+            }
+            *cur = t.to_dtype(cur.dtype())?.to_device(cur.device())?;
+        }
+        self.steps = steps;
+        Ok(())
+    }
+}
