@@ -4,6 +4,7 @@ mod bench_decomp;
 mod data;
 mod problems;
 mod tensorly;
+mod train;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -17,8 +18,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train the T-Net model (the main job; lands with the trainer).
-    Train,
+    /// Train T-Net: the embedded default (synthetic pose, small preset, Tucker ~10x, CPU);
+    /// arguments pass through to `tnet train` (e.g. --task faceseg, --epochs 3).
+    Train {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Time our decompositions against TensorLy 0.10.0 on the standard problems and print a table.
     BenchDecomp(bench_decomp::BenchArgs),
     /// Write the TensorLy reference fixtures used by the cross-check tests (tests/fixtures/tensorly).
@@ -32,16 +37,7 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Train => {
-            eprintln!(
-                "`cargo xtask train` is the project's main job, but training is not built yet: the model \
-                 (issue 3) and the trainer (issue 5) land next. What works today: the decompositions \
-                 (`cargo run --release -p tnet -- decompose --help`, `cargo xtask bench-decomp`), the \
-                 data (`cargo xtask data synth-pose`, `cargo xtask data synth-face`) and the measures \
-                 (`cargo run --release -p tnet -- eval-pckh --help`)."
-            );
-            std::process::exit(2);
-        }
+        Command::Train { args } => train::run(&args),
         Command::BenchDecomp(args) => bench_decomp::run(&args),
         Command::TensorlyFixtures => tensorly::write_fixtures(),
         Command::MatFixtures => tensorly::write_mat_fixtures(),

@@ -365,3 +365,61 @@ impl MpiiLayout {
         )))
     }
 }
+
+/// Reads MPII's `gt_valid.mat` (HRNet layout: `pos_gt_src` 16x2xN, `jnt_missing` 16xN,
+/// `headboxes_src` 2x2xN, 1-based) into the sample-first ground truth of the PCKh measure.
+pub fn read_gt_valid(path: &Path) -> Result<tnet_metrics::pckh::PckhGroundTruth, DataError> {
+    let bad = |msg: String| DataError::Invalid(format!("{}: {msg}", path.display()));
+    let mat = crate::mat::read_mat_file(path).map_err(|e| bad(e.to_string()))?;
+    let take = |name: &str, rank: usize| -> Result<ndarray::ArrayD<f64>, DataError> {
+        let a = mat.get(name).map_err(|e| bad(e.to_string()))?;
+        if a.dims.len() != rank {
+            return Err(bad(format!(
+                "variable '{name}' has dimensions {:?}, expected {rank} of them",
+                a.dims
+            )));
+        }
+        Ok(a.to_array())
+    };
+    let pos = take("pos_gt_src", 3)?; // 16 x 2 x N
+    let missing = take("jnt_missing", 2)?; // 16 x N
+    let boxes = take("headboxes_src", 3)?; // 2 x 2 x N
+    let n = pos.shape()[2];
+    if pos.shape() != [N_JOINTS, 2, n] {
+        return Err(bad(format!(
+            "pos_gt_src has dimensions {:?}, expected 16 x 2 x N",
+            pos.shape()
+        )));
+    }
+    if missing.shape() != [N_JOINTS, n] {
+        return Err(bad(format!(
+            "jnt_missing has dimensions {:?}, expected 16 x {n}",
+            missing.shape()
+        )));
+    }
+    if boxes.shape() != [2, 2, n] {
+        return Err(bad(format!(
+            "headboxes_src has dimensions {:?}, expected 2 x 2 x {n}",
+            boxes.shape()
+        )));
+    }
+    Ok(tnet_metrics::pckh::PckhGroundTruth {
+        joints: pos
+            .permuted_axes(vec![2, 0, 1])
+            .into_dimensionality::<ndarray::Ix3>()
+            .map_err(|e| bad(e.to_string()))?
+            .as_standard_layout()
+            .into_owned(),
+        missing: missing
+            .t()
+            .mapv(|v| v != 0.0)
+            .into_dimensionality()
+            .map_err(|e| bad(e.to_string()))?,
+        headboxes: boxes
+            .permuted_axes(vec![2, 0, 1])
+            .into_dimensionality::<ndarray::Ix3>()
+            .map_err(|e| bad(e.to_string()))?
+            .as_standard_layout()
+            .into_owned(),
+    })
+}

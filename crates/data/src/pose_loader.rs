@@ -284,6 +284,18 @@ impl<B: Send + 'static> EpochLoader<B> {
         epoch: u64,
         build: impl Fn(&[usize], &AtomicUsize) -> Result<B, DataError> + Send + 'static,
     ) -> Result<Self, DataError> {
+        Self::with_builder_from(n, cfg, epoch, 0, build)
+    }
+
+    /// As [`EpochLoader::with_builder`], starting at batch `start` of the epoch (resuming a
+    /// run interrupted mid-epoch: the same batches follow as in an uninterrupted run).
+    pub fn with_builder_from(
+        n: usize,
+        cfg: LoaderConfig,
+        epoch: u64,
+        start: usize,
+        build: impl Fn(&[usize], &AtomicUsize) -> Result<B, DataError> + Send + 'static,
+    ) -> Result<Self, DataError> {
         if cfg.batch_size == 0 {
             return Err(DataError::Invalid("batch size must be at least 1".into()));
         }
@@ -292,7 +304,7 @@ impl<B: Send + 'static> EpochLoader<B> {
         let skipped = Arc::new(AtomicUsize::new(0));
         let counter = skipped.clone();
         let worker = std::thread::spawn(move || {
-            for chunk in order.chunks(cfg.batch_size) {
+            for chunk in order.chunks(cfg.batch_size).skip(start) {
                 if cfg.drop_last && chunk.len() < cfg.batch_size {
                     break;
                 }

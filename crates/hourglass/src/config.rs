@@ -215,6 +215,19 @@ impl HourglassConfig {
         [stack, level - 1, path as usize, conv]
     }
 
+    /// TT ranks `(1, r, .., r, 1)` with each inner rank clamped to what the tensor allows there
+    /// (`min(r, prod I_{<k}, prod I_{>=k})`, as TensorLy clamps).
+    pub fn tt_uniform_ranks(&self, r: usize) -> Vec<usize> {
+        let shape = self.tensor_shape();
+        let mut ranks = vec![1; 9];
+        for (k, rank) in ranks.iter_mut().enumerate().take(8).skip(1) {
+            let left: usize = shape[..k].iter().product();
+            let right: usize = shape[k..].iter().product();
+            *rank = r.min(left).min(right);
+        }
+        ranks
+    }
+
     /// Number of tensorized convs (`n_stacks * hg_depth * 3 * b_depth`).
     pub fn layer_count(&self) -> usize {
         self.n_stacks * self.hg_depth * 3 * self.b_depth

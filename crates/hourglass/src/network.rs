@@ -27,6 +27,9 @@ pub struct NetOptions {
     /// Use the project's fast CPU kernels (conv, fused BatchNorm) for f32 CPU tensors; off runs
     /// candle's own ops (the reference).
     pub cpu_kernels: bool,
+    /// Standard deviation of the heads' 1x1 conv weights; `None` keeps the SPEC's
+    /// Kaiming-normal init.
+    pub head_init_std: Option<f64>,
 }
 
 impl Default for NetOptions {
@@ -36,6 +39,7 @@ impl Default for NetOptions {
             dtype: DType::F32,
             tensor_dropout: [0.0; 8],
             cpu_kernels: true,
+            head_init_std: None,
         }
     }
 }
@@ -262,6 +266,16 @@ impl TNet {
                 dtype,
                 device,
             )?;
+            if let Some(std) = opts.head_init_std {
+                // HRNet's choice for the final layer: small outputs at the start, so the first
+                // steps learn where the joints are instead of shrinking the output.
+                let w = (kaiming_conv(joints, f, 1, &mut rng, dtype, device)?
+                    * (std / (2.0 / f as f64).sqrt()))?;
+                store
+                    .get(&format!("stack.{s}.head.weight"))
+                    .ok_or_else(|| candle_core::Error::Msg("head weight".into()))?
+                    .set(&w)?;
+            }
             let merge = if s + 1 < cfg.n_stacks {
                 Some((
                     Conv::new(
@@ -309,6 +323,14 @@ impl TNet {
             dropout_rng: Mutex::new(SeededRng::new(opts.seed ^ 0x0d20_f0a7)),
             fast: opts.cpu_kernels,
         })
+    }
+
+    /// Restarts the tensor-dropout generator from `seed` (the trainer reseeds it every step,
+    /// so a resumed run draws the same masks as an uninterrupted one).
+    pub fn reseed_dropout(&self, seed: u64) {
+        if let Ok(mut rng) = self.dropout_rng.lock() {
+            *rng = SeededRng::new(seed);
+        }
     }
 
     pub fn config(&self) -> &HourglassConfig {

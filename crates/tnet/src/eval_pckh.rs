@@ -55,6 +55,12 @@ pub fn run(args: &EvalPckhArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
+    print_table(&report);
+    Ok(())
+}
+
+/// The per-part table: PCKh@0.5 and @0.1 rows, AUC and the sample count.
+pub fn print_table(report: &tnet_metrics::pckh::PckhReport) {
     let names: Vec<&str> = report.at_05.entries().iter().map(|(n, _)| *n).collect();
     println!(
         "{:<10} {}",
@@ -70,56 +76,10 @@ pub fn run(args: &EvalPckhArgs) -> Result<()> {
         println!("{label:<10} {row}");
     }
     println!("AUC (0..0.5) {:.2}   samples {}", report.auc, report.n);
-    Ok(())
 }
 
 fn read_ground_truth(path: &Path) -> Result<PckhGroundTruth> {
-    let mat = read_mat_file(path)?;
-    let take = |name: &str, rank: usize| -> Result<ndarray::ArrayD<f64>> {
-        let a = mat.get(name)?;
-        if a.dims.len() != rank {
-            bail!(
-                "variable '{name}' has dimensions {:?}, expected {rank} of them",
-                a.dims
-            );
-        }
-        Ok(a.to_array())
-    };
-    let pos = take("pos_gt_src", 3)?; // 16 x 2 x N
-    let missing = take("jnt_missing", 2)?; // 16 x N
-    let boxes = take("headboxes_src", 3)?; // 2 x 2 x N
-    let n = pos.shape()[2];
-    if pos.shape() != [N_JOINTS, 2, n] {
-        bail!(
-            "pos_gt_src has dimensions {:?}, expected 16 x 2 x N",
-            pos.shape()
-        );
-    }
-    if missing.shape() != [N_JOINTS, n] {
-        bail!(
-            "jnt_missing has dimensions {:?}, expected 16 x {n}",
-            missing.shape()
-        );
-    }
-    if boxes.shape() != [2, 2, n] {
-        bail!(
-            "headboxes_src has dimensions {:?}, expected 2 x 2 x {n}",
-            boxes.shape()
-        );
-    }
-    Ok(PckhGroundTruth {
-        joints: pos
-            .permuted_axes(vec![2, 0, 1])
-            .into_dimensionality::<Ix3>()?
-            .as_standard_layout()
-            .into_owned(),
-        missing: missing.t().mapv(|v| v != 0.0).into_dimensionality()?,
-        headboxes: boxes
-            .permuted_axes(vec![2, 0, 1])
-            .into_dimensionality::<Ix3>()?
-            .as_standard_layout()
-            .into_owned(),
-    })
+    Ok(tnet_data::mpii::read_gt_valid(path)?)
 }
 
 fn read_predictions(path: &Path) -> Result<Array3<f64>> {

@@ -1,11 +1,15 @@
 //! `tnet`: the T-Net command line.
 
 mod bench_step;
+mod compress;
 mod decompose;
 mod device;
+mod eval_model;
 mod eval_pckh;
 mod info;
 mod net_args;
+mod predict;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +25,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Decompose a tensor stored as .npy (float32 or float64) with Tucker, CP or TT.
     Decompose(decompose::DecomposeArgs),
@@ -28,6 +33,14 @@ enum Command {
     EvalPckh(eval_pckh::EvalPckhArgs),
     /// Parameter and FLOP table of a T-Net configuration.
     Info(info::InfoArgs),
+    /// Train T-Net (the embedded default: synthetic pose data, small preset, Tucker ~10x, CPU).
+    Train(train::TrainArgs),
+    /// Validation measures of a trained checkpoint (PCKh or IoU).
+    Eval(eval_model::EvalArgs),
+    /// Joints (pose) or label maps (face parsing) of images, as JSON and PNG.
+    Predict(predict::PredictArgs),
+    /// Decompose a trained dense network into a Tucker / CP / TT one to fine-tune.
+    Compress(compress::CompressArgs),
     /// Time one training step (forward + backward + RMSprop) on a fixed random batch.
     BenchStep(bench_step::BenchStepArgs),
 }
@@ -40,6 +53,10 @@ fn main() {
         Command::EvalPckh(args) => eval_pckh::run(&args),
         Command::Info(args) => info::run(&args),
         Command::BenchStep(args) => bench_step::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Eval(args) => eval_model::run(&args),
+        Command::Predict(args) => predict::run(&args),
+        Command::Compress(args) => compress::run(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -74,9 +74,7 @@ impl NetArgs {
             (ParamArg::Cp, None, Some(r), None) => Parametrization::Cp(r),
             (ParamArg::Cp, ..) => bail!("--param cp needs --rank R"),
             (ParamArg::Tt, Some(r), None, None) => Parametrization::Tt(r.clone()),
-            (ParamArg::Tt, None, Some(r), None) => {
-                Parametrization::Tt([vec![1], vec![r; 7], vec![1]].concat())
-            }
+            (ParamArg::Tt, None, Some(r), None) => Parametrization::Tt(cfg.tt_uniform_ranks(r)),
             (ParamArg::Tt, ..) => bail!("--param tt needs --ranks 1,r1,..,r7,1 or --rank R"),
         };
         let cfg = cfg.with_param(param).context("parametrization")?;

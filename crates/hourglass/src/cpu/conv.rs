@@ -443,24 +443,28 @@ impl CustomOp2 for ConvBackwardWeight {
                 par,
             );
         };
+        // Fixed chunks summed in order: the result does not depend on work stealing, so runs
+        // (and resumed runs) are bit-identical on a machine.
         let dw = if by_image {
-            (0..g.b)
+            let threads = rayon::current_num_threads().max(1);
+            let per = g.b.div_ceil(threads);
+            let partials: Vec<Vec<f32>> = (0..g.b.div_ceil(per))
                 .into_par_iter()
-                .fold(
-                    || (vec![0f32; wlen], vec![0f32; col_len]),
-                    |(mut acc, mut col), bi| {
+                .map(|chunk| {
+                    let mut acc = vec![0f32; wlen];
+                    let mut col = vec![0f32; col_len];
+                    for bi in chunk * per..((chunk + 1) * per).min(g.b) {
                         add(&mut acc, &mut col, bi);
-                        (acc, col)
-                    },
-                )
-                .map(|(acc, _)| acc)
-                .reduce(
-                    || vec![0f32; wlen],
-                    |mut a, b| {
-                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                        a
-                    },
-                )
+                    }
+                    acc
+                })
+                .collect();
+            let mut it = partials.into_iter();
+            let mut total = it.next().unwrap_or_else(|| vec![0f32; wlen]);
+            for part in it {
+                total.iter_mut().zip(&part).for_each(|(x, y)| *x += y);
+            }
+            total
         } else {
             let mut acc = vec![0f32; wlen];
             let mut col = vec![0f32; col_len];

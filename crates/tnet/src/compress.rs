@@ -1,0 +1,150 @@
+//! `tnet compress --checkpoint DENSE --param tucker --ranks ..|--compression X`: decompose a
+//! trained dense network's kernel tensor into a factorized network ready for fine-tuning.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use tnet_train::config::Task;
+use tnet_train::data::{face_data, pose_data};
+use tnet_train::eval::{validate_faces, validate_pose};
+use tnet_train::model_io::{CompressTo, compress, load_model, save_compressed};
+
+use crate::device::parse_device;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Target {
+    Tucker,
+    Cp,
+    Tt,
+}
+
+#[derive(Debug, Args)]
+pub struct CompressArgs {
+    /// A dense run's checkpoint (RUN/best.safetensors) or the run folder.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    #[arg(long, value_enum)]
+    param: Target,
+    /// Tucker: 8 ranks; TT: 9 (1, r1, .., r7, 1).
+    #[arg(long, value_delimiter = ',')]
+    ranks: Option<Vec<usize>>,
+    /// CP rank.
+    #[arg(long)]
+    rank: Option<usize>,
+    /// Tucker: ranks reaching at least this compression.
+    #[arg(long)]
+    compression: Option<f64>,
+    /// Output checkpoint (default: beside the input, compressed-<param>.safetensors).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Skip the validation before fine-tuning.
+    #[arg(long)]
+    no_eval: bool,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+pub fn run(args: &CompressArgs) -> Result<()> {
+    let device = parse_device(&args.device)?;
+    let ckpt = if args.checkpoint.is_dir() {
+        args.checkpoint.join("best.safetensors")
+    } else {
+        args.checkpoint.clone()
+    };
+    let to = match (args.param, &args.ranks, args.rank, args.compression) {
+        (Target::Tucker, Some(r), None, None) => CompressTo::Tucker(r.clone()),
+        (Target::Tucker, None, None, Some(c)) => CompressTo::TuckerCompression(c),
+        (Target::Cp, None, Some(r), None) => CompressTo::Cp(r),
+        (Target::Tt, Some(r), None, None) => CompressTo::Tt(r.clone()),
+        (Target::Tt, None, Some(r), None) => {
+            CompressTo::Tt([vec![1], vec![r; 7], vec![1]].concat())
+        }
+        (Target::Tucker, ..) => {
+            bail!("--param tucker needs exactly one of --ranks r1,..,r8 or --compression X")
+        }
+        (Target::Cp, ..) => bail!("--param cp needs --rank R"),
+        (Target::Tt, ..) => bail!("--param tt needs --ranks 1,r1,..,r7,1 or --rank R"),
+    };
+    let (dense, meta) =
+        load_model(&ckpt, &device).with_context(|| format!("loading {}", ckpt.display()))?;
+    let (net, report) = compress(&dense, &meta, &to, &device).context("compressing")?;
+    println!(
+        "{:?}: {} -> {} parameters in the tensor ({:.2}x compression); relative error of the tensor {:.4}",
+        net.config().param,
+        report.tensor_params,
+        report.param_count,
+        report.compression_ratio,
+        report.relative_error
+    );
+    let metric = if args.no_eval {
+        None
+    } else {
+        let cfg = &report.config;
+        Some(match cfg.task {
+            Task::Pose => {
+                let d = pose_data(cfg, false).context("validation data")?;
+                let (r, _) = validate_pose(
+                    &net,
+                    &d.val,
+                    &d.gt,
+                    cfg.data.sigma,
+                    cfg.batch_size,
+                    cfg.data.val_limit,
+                    false,
+                    &device,
+                    false,
+                )?;
+                println!(
+                    "validation PCKh@0.5 Mean before fine-tuning: {:.2} % (dense: {})",
+                    r.at_05.mean,
+                    meta.metric.map_or("?".into(), |m| format!("{m:.2} %"))
+                );
+                r.at_05.mean
+            }
+            Task::Faceseg => {
+                let d = face_data(cfg, false).context("validation data")?;
+                let r = validate_faces(
+                    &net,
+                    &d.val,
+                    cfg.batch_size,
+                    cfg.data.val_limit,
+                    &device,
+                    false,
+                )?;
+                println!(
+                    "validation mIoU (no background) before fine-tuning: {:.4}",
+                    r.mean_iou_no_background
+                );
+                r.mean_iou_no_background
+            }
+        })
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        ckpt.with_file_name(format!(
+            "compressed-{}.safetensors",
+            format!("{:?}", args.param).to_lowercase()
+        ))
+    });
+    save_compressed(&out, &net, &report, metric)
+        .with_context(|| format!("writing {}", out.display()))?;
+    let m = &report.config.model;
+    let rank_args = match (&m.ranks, m.rank) {
+        (Some(r), _) => format!(
+            "--ranks {}",
+            r.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        (None, Some(r)) => format!("--rank {r}"),
+        _ => String::new(),
+    };
+    println!(
+        "wrote {}; fine-tune it with: tnet train --param {} {rank_args} --init-from {}",
+        out.display(),
+        format!("{:?}", m.param).to_lowercase(),
+        out.display()
+    );
+    Ok(())
+}

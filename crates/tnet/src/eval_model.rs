@@ -1,0 +1,91 @@
+//! `tnet eval --checkpoint CKPT`: the validation measures of a trained network.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use tnet_metrics::segmentation::{HELEN_CLASSES, SegmentationReport};
+use tnet_train::config::Task;
+use tnet_train::data::{face_data, pose_data};
+use tnet_train::eval::{validate_faces, validate_pose};
+use tnet_train::model_io::load_model;
+
+use crate::device::parse_device;
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A checkpoint written by `tnet train` (RUN/best.safetensors, RUN/last.safetensors).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Evaluate on this data folder instead of the one the run was trained with.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Test-time flip averaging (pose).
+    #[arg(long)]
+    flip: bool,
+    /// Only the first N validation samples.
+    #[arg(long)]
+    limit: Option<usize>,
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// One JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &EvalArgs) -> Result<()> {
+    let device = parse_device(&args.device)?;
+    let (net, meta) = load_model(&args.checkpoint, &device)
+        .with_context(|| format!("loading {}", args.checkpoint.display()))?;
+    let mut cfg = meta.config.clone();
+    if let Some(d) = &args.data_dir {
+        cfg.data.dir = Some(d.clone());
+    }
+    let batch = args.batch_size.max(1);
+    match cfg.task {
+        Task::Pose => {
+            let data = pose_data(&cfg, args.json).context("validation data")?;
+            let (report, _) = validate_pose(
+                &net,
+                &data.val,
+                &data.gt,
+                cfg.data.sigma,
+                batch,
+                args.limit,
+                args.flip,
+                &device,
+                args.json,
+            )?;
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                crate::eval_pckh::print_table(&report);
+            }
+        }
+        Task::Faceseg => {
+            let data = face_data(&cfg, args.json).context("validation data")?;
+            let report = validate_faces(&net, &data.val, batch, args.limit, &device, args.json)?;
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print_segmentation(&report);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Per-class IoU / F1 and the means with and without background.
+pub fn print_segmentation(r: &SegmentationReport) {
+    println!("{:<12} {:>8} {:>8}", "class", "IoU", "F1");
+    for (c, (iou, f1)) in r.iou.iter().zip(&r.f1).enumerate() {
+        let name = HELEN_CLASSES.get(c).copied().unwrap_or("?");
+        println!("{name:<12} {:>8.4} {:>8.4}", iou, f1);
+    }
+    println!(
+        "mean IoU {:.4} (without background {:.4}); mean F1 {:.4} (without background {:.4}); pixel accuracy {:.4}",
+        r.mean_iou, r.mean_iou_no_background, r.mean_f1, r.mean_f1_no_background, r.pixel_accuracy
+    );
+}

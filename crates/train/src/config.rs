@@ -1,0 +1,384 @@
+//! The training configuration: a TOML file (or the embedded defaults) plus `key=value`
+//! overrides, deserialized strictly: unknown keys and bad values are errors that name the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tnet_hourglass::{Head, HourglassConfig, Parametrization, Preset};
+
+use crate::optim::OptimizerConfig;
+
+/// What is learned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    Pose,
+    Faceseg,
+}
+
+/// Where the data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataKind {
+    /// Made by the project into `data.dir` (default `datasets/synth-pose` / `datasets/synth-face`)
+    /// when absent.
+    Synthetic,
+    /// HRNet / mmpose layout under `data.dir` (`images/`, `annot/train.json`, `annot/valid.json`,
+    /// `annot/gt_valid.mat`).
+    Mpii,
+    /// Helen-style face parsing under `data.dir` (`images/`, `labels/`, `train.txt`, `test.txt`).
+    Faceparsing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub kind: DataKind,
+    /// Data folder (for synthetic data: the cache it is made into).
+    pub dir: Option<PathBuf>,
+    /// Synthetic data: images made for training and validation, their seed and side.
+    pub synthetic_train: usize,
+    pub synthetic_val: usize,
+    pub synthetic_seed: u64,
+    pub synthetic_size: usize,
+    /// Gaussian sigma of the pose targets, in heatmap pixels.
+    pub sigma: f64,
+    /// Training augmentation (HG: scale, rotation, flip, colour gain).
+    pub augment: bool,
+    /// Evaluate on at most this many validation samples (all when absent).
+    pub val_limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PresetName {
+    Small,
+    Mpii,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamName {
+    Dense,
+    Tucker,
+    Cp,
+    Tt,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub preset: PresetName,
+    pub stacks: Option<usize>,
+    pub features: Option<usize>,
+    pub param: ParamName,
+    /// Tucker: 8 ranks; TT: 9 (1, r1, .., r7, 1).
+    pub ranks: Option<Vec<usize>>,
+    /// CP rank.
+    pub rank: Option<usize>,
+    /// Tucker: ranks reaching at least this compression of the tensor.
+    pub compression: Option<f64>,
+    /// Tucker tensor dropout probability, applied to every mode of rank > 1.
+    pub tensor_dropout: f64,
+    /// Standard deviation of the heads' weights at initialization (absent: SPEC Kaiming).
+    pub head_init_std: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    pub lr: f64,
+    /// Epochs after which the learning rate is multiplied by `gamma`.
+    pub decay_epochs: Vec<usize>,
+    pub gamma: f64,
+    /// Linear warm-up over this many steps.
+    pub warmup_steps: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub task: Task,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub seed: u64,
+    /// `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+    /// Worker threads (rayon); all cores when absent.
+    pub threads: Option<usize>,
+    /// Stop each epoch after this many steps (quick runs and tests).
+    pub max_steps_per_epoch: Option<usize>,
+    pub data: DataConfig,
+    pub model: ModelConfig,
+    pub optimizer: OptimizerConfig,
+    pub schedule: ScheduleConfig,
+}
+
+/// The embedded default: synthetic pose data, the small preset, Tucker at ~10x compression,
+/// CPU. (`cargo xtask train` runs exactly this.)
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+/// A configuration that cannot be used, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {msg}")]
+    File { path: PathBuf, msg: String },
+    #[error("override '{0}': expected key=value (for example epochs=3 or model.param=tucker)")]
+    Override(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl TrainConfig {
+    /// The defaults, then the file (if any), then the overrides, each `dotted.key=value` with a
+    /// TOML value (strings may be bare).
+    pub fn load(file: Option<&Path>, overrides: &[String]) -> Result<Self, ConfigError> {
+        Self::load_with(file, overrides, false)
+    }
+
+    /// As [`TrainConfig::load`]; `reset_ranks` first removes `model.ranks`, `model.rank` and
+    /// `model.compression` (a command line that picks the parametrization replaces them).
+    pub fn load_with(
+        file: Option<&Path>,
+        overrides: &[String],
+        reset_ranks: bool,
+    ) -> Result<Self, ConfigError> {
+        let mut value: toml::Table = DEFAULT_TOML
+            .parse()
+            .map_err(|e| ConfigError::Invalid(format!("embedded default config: {e}")))?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.to_path_buf(),
+                msg: e.to_string(),
+            })?;
+            let user: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::File {
+                        path: path.to_path_buf(),
+                        msg: one_line(&e.to_string()),
+                    })?;
+            merge(&mut value, user);
+        }
+        if reset_ranks {
+            if let Some(toml::Value::Table(m)) = value.get_mut("model") {
+                for k in ["ranks", "rank", "compression"] {
+                    m.remove(k);
+                }
+            }
+        }
+        for o in overrides {
+            let (key, raw) = o
+                .split_once('=')
+                .ok_or_else(|| ConfigError::Override(o.clone()))?;
+            let parsed = parse_value(raw.trim());
+            if key.trim() == "optimizer.name" {
+                // Another optimizer: its own defaults, not the previous one's settings.
+                value.insert("optimizer".into(), toml::Value::Table(toml::Table::new()));
+            }
+            set_dotted(&mut value, key.trim(), parsed)
+                .map_err(|m| ConfigError::Invalid(format!("override '{o}': {m}")))?;
+        }
+        let cfg: TrainConfig = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(one_line(&e.to_string())))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Values serde cannot check.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, msg: &str| Err(ConfigError::Invalid(format!("{key}: {msg}")));
+        if self.epochs == 0 {
+            return bad("epochs", "must be at least 1");
+        }
+        if self.batch_size < 2 {
+            return bad("batch_size", "must be at least 2 (BatchNorm needs a batch)");
+        }
+        if !(self.schedule.lr > 0.0 && self.schedule.lr.is_finite()) {
+            return bad("schedule.lr", "must be a positive number");
+        }
+        if self.schedule.gamma.is_nan() || self.schedule.gamma <= 0.0 {
+            return bad("schedule.gamma", "must be positive");
+        }
+        if !(0.0..1.0).contains(&self.model.tensor_dropout) {
+            return bad("model.tensor_dropout", "must be in [0, 1)");
+        }
+        if self.model.tensor_dropout > 0.0 && self.model.param != ParamName::Tucker {
+            return bad("model.tensor_dropout", "needs model.param = \"tucker\"");
+        }
+        if self.data.sigma <= 0.0 {
+            return bad("data.sigma", "must be positive");
+        }
+        if self.data.kind != DataKind::Synthetic && self.data.dir.is_none() {
+            return bad(
+                "data.dir",
+                "is needed for mpii and faceparsing data (--data-dir DIR)",
+            );
+        }
+        match (self.task, self.data.kind) {
+            (Task::Pose, DataKind::Faceparsing) => {
+                return bad("data.kind", "faceparsing data is for task = \"faceseg\"");
+            }
+            (Task::Faceseg, DataKind::Mpii) => {
+                return bad("data.kind", "mpii data is for task = \"pose\"");
+            }
+            _ => {}
+        }
+        if self.max_steps_per_epoch == Some(0) {
+            return bad("max_steps_per_epoch", "must be at least 1");
+        }
+        if self.threads == Some(0) {
+            return bad("threads", "must be at least 1");
+        }
+        self.network().map(|_| ())
+    }
+
+    /// The network this configuration trains.
+    pub fn network(&self) -> Result<HourglassConfig, ConfigError> {
+        let m = &self.model;
+        let base = HourglassConfig::preset(match m.preset {
+            PresetName::Small => Preset::Small,
+            PresetName::Mpii => Preset::Mpii,
+        })
+        .map_err(|e| ConfigError::Invalid(format!("model.preset: {e}")))?;
+        let head = match self.task {
+            Task::Pose => base.head,
+            Task::Faceseg => Head::Segmentation {
+                classes: tnet_data::faceparsing::N_CLASSES,
+            },
+        };
+        let param = match (m.param, &m.ranks, m.rank, m.compression) {
+            (ParamName::Dense, None, None, None) => Parametrization::Dense,
+            (ParamName::Dense, ..) => {
+                return Err(ConfigError::Invalid(
+                    "model.ranks / model.rank / model.compression do not apply to model.param = \"dense\"".into(),
+                ));
+            }
+            (ParamName::Tucker, Some(r), None, None) => Parametrization::Tucker(r.clone()),
+            (ParamName::Tucker, None, None, Some(c)) => Parametrization::TuckerCompression(c),
+            (ParamName::Tucker, ..) => {
+                return Err(ConfigError::Invalid(
+                    "model.param = \"tucker\" needs exactly one of model.ranks (8) or model.compression".into(),
+                ));
+            }
+            (ParamName::Cp, None, Some(r), None) => Parametrization::Cp(r),
+            (ParamName::Cp, ..) => {
+                return Err(ConfigError::Invalid(
+                    "model.param = \"cp\" needs model.rank only".into(),
+                ));
+            }
+            (ParamName::Tt, Some(r), None, None) => Parametrization::Tt(r.clone()),
+            (ParamName::Tt, None, Some(r), None) => Parametrization::Tt(tt_uniform(&base, m, r)?),
+            (ParamName::Tt, ..) => {
+                return Err(ConfigError::Invalid(
+                    "model.param = \"tt\" needs model.ranks (9) or model.rank".into(),
+                ));
+            }
+        };
+        HourglassConfig::new(
+            m.stacks.unwrap_or(base.n_stacks),
+            base.hg_depth,
+            base.b_depth,
+            m.features.unwrap_or(base.features),
+            head,
+            base.input_size,
+            param,
+        )
+        .map_err(|e| ConfigError::Invalid(format!("model: {e}")))
+    }
+
+    /// The configuration as TOML (written into each run folder).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot serialize: {e}\n"))
+    }
+
+    /// The data folder: `data.dir`, or the synthetic cache's default.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.dir.clone().unwrap_or_else(|| {
+            PathBuf::from(match self.task {
+                Task::Pose => "datasets/synth-pose",
+                Task::Faceseg => "datasets/synth-face",
+            })
+        })
+    }
+}
+
+/// `(1, r, .., r, 1)` clamped to the network's tensor.
+fn tt_uniform(
+    base: &HourglassConfig,
+    m: &ModelConfig,
+    r: usize,
+) -> Result<Vec<usize>, ConfigError> {
+    let sized = HourglassConfig::new(
+        m.stacks.unwrap_or(base.n_stacks),
+        base.hg_depth,
+        base.b_depth,
+        m.features.unwrap_or(base.features),
+        base.head,
+        base.input_size,
+        Parametrization::Dense,
+    )
+    .map_err(|e| ConfigError::Invalid(format!("model: {e}")))?;
+    if r == 0 {
+        return Err(ConfigError::Invalid(
+            "model.rank: must be at least 1".into(),
+        ));
+    }
+    Ok(sized.tt_uniform_ranks(r))
+}
+
+/// toml's messages span lines (with a source excerpt): keep them to one.
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with('|')
+                && !l
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '|' || c == ' ')
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// A TOML value, or the raw text as a string when it is not one (`device=cuda:0`).
+fn parse_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match doc.parse::<toml::Table>() {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.into())),
+        Err(_) => toml::Value::String(raw.into()),
+    }
+}
+
+fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err("empty key".into());
+    }
+    let mut cur = table;
+    for p in &parts[..parts.len() - 1] {
+        cur = match cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        {
+            toml::Value::Table(t) => t,
+            _ => return Err(format!("'{p}' is not a section")),
+        };
+    }
+    cur.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The data of a run: synthetic data made once into a cache folder, or real folders.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tnet_data::faceparsing::{FaceItem, read_face_split};
+use tnet_data::mpii::{MpiiLayout, read_gt_valid, read_hrnet_json};
+use tnet_data::pose_loader::PoseDataset;
+use tnet_metrics::pckh::PckhGroundTruth;
+
+use crate::config::{DataKind, Task, TrainConfig};
+use crate::progress::bar;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunDataError {
+    #[error(transparent)]
+    Data(#[from] tnet_data::DataError),
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// Pose training and validation sets with the validation ground truth.
+pub struct PoseData {
+    pub train: Arc<PoseDataset>,
+    pub val: Arc<PoseDataset>,
+    pub gt: PckhGroundTruth,
+}
+
+/// Face parsing training and test items.
+pub struct FaceData {
+    pub train: Arc<Vec<FaceItem>>,
+    pub val: Arc<Vec<FaceItem>>,
+}
+
+/// What a synthetic cache was made with (a cache made with other settings is remade).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SynthStamp {
+    task: Task,
+    train: usize,
+    val: usize,
+    seed: u64,
+    size: usize,
+}
+
+fn stamp_ok(dir: &Path, stamp: &SynthStamp) -> bool {
+    std::fs::read(dir.join("synthetic.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<SynthStamp>(&b).ok())
+        .is_some_and(|s| &s == stamp)
+}
+
+/// Makes the synthetic data set of `cfg` under its data folder unless it is already there.
+pub fn ensure_synthetic(cfg: &TrainConfig, quiet: bool) -> Result<(), RunDataError> {
+    let dir = cfg.data_dir();
+    let d = &cfg.data;
+    let stamp = SynthStamp {
+        task: cfg.task,
+        train: d.synthetic_train,
+        val: d.synthetic_val,
+        seed: d.synthetic_seed,
+        size: d.synthetic_size,
+    };
+    if stamp_ok(&dir, &stamp) {
+        return Ok(());
+    }
+    let total = (d.synthetic_train + d.synthetic_val) as u64;
+    let pb = bar(
+        total,
+        quiet,
+        "making synthetic data {bar:30} {pos}/{len} images, {per_sec}, ETA {eta}",
+    );
+    match cfg.task {
+        Task::Pose => {
+            let s = tnet_data::synth_pose::write_synth_pose(
+                &dir,
+                d.synthetic_train,
+                d.synthetic_val,
+                d.synthetic_seed,
+                d.synthetic_size,
+                &|n| pb.set_position(n as u64),
+            )?;
+            pb.finish_and_clear();
+            if !quiet {
+                eprintln!(
+                    "synthetic pose data in {}: {} train, {} val; mean-pose baseline PCKh@0.5 = {:.2} %",
+                    dir.display(),
+                    s.train,
+                    s.val,
+                    s.mean_pose_pckh
+                );
+            }
+        }
+        Task::Faceseg => {
+            tnet_data::faceparsing::write_synth_face(
+                &dir,
+                d.synthetic_train,
+                d.synthetic_val,
+                d.synthetic_seed,
+                d.synthetic_size,
+            )?;
+            pb.finish_and_clear();
+        }
+    }
+    let json = serde_json::to_vec_pretty(&stamp).unwrap_or_default();
+    std::fs::write(dir.join("synthetic.json"), json).map_err(|e| tnet_data::DataError::Io {
+        path: dir.join("synthetic.json"),
+        source: e,
+    })?;
+    Ok(())
+}
+
+/// Pose data of `cfg` (made first when synthetic).
+pub fn pose_data(cfg: &TrainConfig, quiet: bool) -> Result<PoseData, RunDataError> {
+    if cfg.data.kind == DataKind::Synthetic {
+        ensure_synthetic(cfg, quiet)?;
+    }
+    let dir = cfg.data_dir();
+    if !dir.is_dir() {
+        return Err(RunDataError::Missing(format!(
+            "data folder {} does not exist: pass --data-dir with an MPII folder in the HRNet layout (see datasets/README.md)",
+            dir.display()
+        )));
+    }
+    match MpiiLayout::detect(&dir)? {
+        MpiiLayout::Hrnet {
+            train,
+            valid,
+            gt_valid,
+            images,
+        } => {
+            let gt = read_gt_valid(&gt_valid)?;
+            let val_people = read_hrnet_json(&valid)?;
+            if val_people.len() != gt.joints.shape()[0] {
+                return Err(RunDataError::Missing(format!(
+                    "{} has {} people but {} has {}: they must list the same validation people",
+                    valid.display(),
+                    val_people.len(),
+                    gt_valid.display(),
+                    gt.joints.shape()[0]
+                )));
+            }
+            Ok(PoseData {
+                train: Arc::new(PoseDataset {
+                    people: read_hrnet_json(&train)?,
+                    images: images.clone(),
+                }),
+                val: Arc::new(PoseDataset {
+                    people: val_people,
+                    images,
+                }),
+                gt,
+            })
+        }
+        MpiiLayout::Hourglass { annotations, .. } => Err(RunDataError::Missing(format!(
+            "{}: training with validation needs the HRNet layout (annot/train.json, annot/valid.json, annot/gt_valid.mat \
+             with head boxes); the hourglass layout has no head boxes for PCKh",
+            annotations.display()
+        ))),
+    }
+}
+
+/// Face-parsing data of `cfg` (made first when synthetic).
+pub fn face_data(cfg: &TrainConfig, quiet: bool) -> Result<FaceData, RunDataError> {
+    if cfg.data.kind == DataKind::Synthetic {
+        ensure_synthetic(cfg, quiet)?;
+    }
+    let dir = cfg.data_dir();
+    for f in ["train.txt", "test.txt"] {
+        if !dir.join(f).is_file() {
+            return Err(RunDataError::Missing(format!(
+                "{} has no {f}: a face-parsing folder holds images/, labels/, train.txt and test.txt (see datasets/README.md)",
+                dir.display()
+            )));
+        }
+    }
+    Ok(FaceData {
+        train: Arc::new(read_face_split(&dir, &dir.join("train.txt"))?),
+        val: Arc::new(read_face_split(&dir, &dir.join("test.txt"))?),
+    })
+}

@@ -1,0 +1,546 @@
+//! The training loop: epochs of steps with a progress bar, validation after each epoch, a JSON
+//! lines log, plots, `last` / `best` checkpoints, exact resume, Ctrl-C and non-finite losses.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use serde::Serialize;
+use tnet_data::faceparsing::{FaceSampleConfig, make_face_batch};
+use tnet_data::pose_loader::{
+    Augment, EpochLoader, LoaderConfig, OnBadImage, SampleConfig, make_batch,
+};
+use tnet_hourglass::loss::{pose_loss, segmentation_loss};
+use tnet_hourglass::{KernelMode, NetOptions, Resolved, TNet};
+use tnet_metrics::pckh::PckhReport;
+use tnet_metrics::segmentation::SegmentationReport;
+
+use crate::checkpoint::{self, Checkpoint, CheckpointMeta};
+use crate::config::{Task, TrainConfig};
+use crate::data::{face_data, pose_data};
+use crate::eval::{to_tensor4, validate_faces, validate_pose};
+use crate::optim::Optimizer;
+use crate::progress::bar;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Data(#[from] crate::data::RunDataError),
+    #[error(transparent)]
+    Checkpoint(#[from] checkpoint::CheckpointError),
+    #[error("{0}")]
+    Candle(#[from] candle_core::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the loss became {loss} at epoch {epoch}, step {step}: training stopped; the last good checkpoint is kept \
+         ({last}). Lower the learning rate (schedule.lr) or check the data."
+    )]
+    NonFinite {
+        loss: f64,
+        epoch: usize,
+        step: u64,
+        last: String,
+    },
+    #[error("{0}")]
+    Resume(String),
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The run folder: config, log, plots and checkpoints.
+    pub run_dir: PathBuf,
+    /// Continue from `run_dir/last.safetensors`.
+    pub resume: bool,
+    /// Start from the model of this checkpoint (fine-tuning, e.g. after `tnet compress`).
+    pub init_from: Option<PathBuf>,
+    pub quiet: bool,
+    /// Set (by Ctrl-C) to stop after the current step with a checkpoint.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// One line of `log.jsonl`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub step: u64,
+    pub lr: f64,
+    pub train_loss: f64,
+    /// PCKh@0.5 Mean (pose) or mIoU without background (face parsing).
+    pub metric: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pckh: Option<PckhReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segmentation: Option<SegmentationReport>,
+    pub epoch_seconds: f64,
+    pub samples_per_second: f64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub epochs_done: usize,
+    pub steps: u64,
+    pub interrupted: bool,
+    pub last: Option<EpochLog>,
+    pub best_metric: Option<f64>,
+    pub train_seconds: f64,
+}
+
+/// Learning rate at `epoch` (0-based) and global `step`.
+pub fn learning_rate(cfg: &TrainConfig, epoch: usize, step: u64) -> f64 {
+    let s = &cfg.schedule;
+    let decays = s.decay_epochs.iter().filter(|&&e| epoch >= e).count() as i32;
+    let warm = if s.warmup_steps > 0 {
+        ((step + 1) as f64 / s.warmup_steps as f64).min(1.0)
+    } else {
+        1.0
+    };
+    s.lr * s.gamma.powi(decays) * warm
+}
+
+/// Builds the network a configuration describes (fresh initialization from its seed).
+pub fn build_network(cfg: &TrainConfig, device: &Device) -> Result<TNet, TrainError> {
+    let net_cfg = cfg.network()?;
+    let mut dropout = [0.0; 8];
+    if let Resolved::Tucker { ranks } = &net_cfg.param {
+        for k in 0..8 {
+            if ranks[k] > 1 {
+                dropout[k] = cfg.model.tensor_dropout;
+            }
+        }
+    }
+    let opts = NetOptions {
+        seed: cfg.seed,
+        dtype: DType::F32,
+        tensor_dropout: dropout,
+        cpu_kernels: true,
+        head_init_std: cfg.model.head_init_std,
+    };
+    Ok(TNet::new(&net_cfg, &opts, device)?)
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Configurations equal up to the number of epochs (a resumed run may be extended).
+fn same_run(a: &TrainConfig, b: &TrainConfig) -> bool {
+    let mut a = a.clone();
+    a.epochs = b.epochs;
+    &a == b
+}
+
+/// Trains `cfg` into `opts.run_dir`.
+pub fn train(
+    cfg: &TrainConfig,
+    device: &Device,
+    opts: &RunOptions,
+) -> Result<RunSummary, TrainError> {
+    let dir = &opts.run_dir;
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let net = build_network(cfg, device)?;
+    let params = net
+        .params()
+        .trainable()
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v.clone()))
+        .collect();
+    let mut opt = Optimizer::new(cfg.optimizer.clone(), params)?;
+    let last_path = dir.join("last.safetensors");
+    let best_path = dir.join("best.safetensors");
+    let mut meta = CheckpointMeta {
+        epoch: 0,
+        batch: 0,
+        step: 0,
+        config: cfg.clone(),
+        metric: None,
+        best_metric: None,
+        format: checkpoint::FORMAT,
+        epoch_loss_sum: 0.0,
+        epoch_loss_count: 0,
+    };
+    if opts.resume {
+        let ck = Checkpoint::load(&last_path, device)?;
+        if !same_run(&ck.meta.config, cfg) {
+            return Err(TrainError::Resume(format!(
+                "{} was written with another configuration; resume with the run's own config.toml (only epochs may change)",
+                last_path.display()
+            )));
+        }
+        ck.restore_model(&net)?;
+        ck.restore_optimizer(&mut opt)?;
+        meta = ck.meta.clone();
+        meta.config = cfg.clone();
+        if meta.epoch >= cfg.epochs {
+            return Err(TrainError::Resume(format!(
+                "{} already finished {} of {} epochs: raise epochs to train longer",
+                dir.display(),
+                meta.epoch,
+                cfg.epochs
+            )));
+        }
+    } else {
+        if let Some(init) = &opts.init_from {
+            let ck = Checkpoint::load(init, device)?;
+            ck.restore_model(&net)?;
+        }
+        std::fs::write(dir.join("config.toml"), cfg.to_toml()).map_err(io_err(dir))?;
+        std::fs::write(dir.join("log.jsonl"), b"").map_err(io_err(dir))?;
+    }
+    let log_path = dir.join("log.jsonl");
+    let pose = match cfg.task {
+        Task::Pose => Some(pose_data(cfg, opts.quiet)?),
+        Task::Faceseg => None,
+    };
+    let faces = match cfg.task {
+        Task::Faceseg => Some(face_data(cfg, opts.quiet)?),
+        Task::Pose => None,
+    };
+    let n_train = pose
+        .as_ref()
+        .map(|p| p.train.people.len())
+        .or(faces.as_ref().map(|f| f.train.len()))
+        .unwrap_or(0);
+    let steps_full = n_train / cfg.batch_size;
+    if steps_full == 0 {
+        return Err(TrainError::Resume(format!(
+            "{n_train} training samples are fewer than one batch of {}",
+            cfg.batch_size
+        )));
+    }
+    let steps_per_epoch = cfg
+        .max_steps_per_epoch
+        .map_or(steps_full, |m| m.min(steps_full));
+    let net_cfg = net.config().clone();
+    let augment = cfg.data.augment.then_some(Augment::HOURGLASS);
+    let loader_cfg = LoaderConfig {
+        batch_size: cfg.batch_size,
+        shuffle: true,
+        drop_last: true,
+        prefetch: 3,
+        seed: cfg.seed,
+        on_bad_image: OnBadImage::Stop,
+    };
+    let started = Instant::now();
+    let mut summary = RunSummary {
+        epochs_done: meta.epoch,
+        steps: meta.step,
+        interrupted: false,
+        last: None,
+        best_metric: meta.best_metric,
+        train_seconds: 0.0,
+    };
+    for epoch in meta.epoch..cfg.epochs {
+        let epoch_start = Instant::now();
+        let start_batch = meta.batch;
+        let pb = bar(
+            steps_per_epoch as u64,
+            opts.quiet,
+            &format!(
+                "epoch {}/{} {{bar:30}} {{pos}}/{{len}} {{msg}} ETA {{eta}}",
+                epoch + 1,
+                cfg.epochs
+            ),
+        );
+        pb.set_position(start_batch as u64);
+        let batches: Box<dyn Iterator<Item = Result<Batch, tnet_data::DataError>>> =
+            if let Some(p) = &pose {
+                let ds = p.train.clone();
+                let sample = SampleConfig {
+                    input_size: net_cfg.input_size,
+                    stride: 4,
+                    sigma: cfg.data.sigma,
+                    augment,
+                };
+                let seed = cfg.seed;
+                Box::new(
+                    EpochLoader::with_builder_from(
+                        n_train,
+                        loader_cfg,
+                        epoch as u64,
+                        start_batch,
+                        move |chunk, skipped| {
+                            make_batch(
+                                &ds,
+                                chunk,
+                                &sample,
+                                seed,
+                                epoch as u64,
+                                OnBadImage::Stop,
+                                skipped,
+                            )
+                            .map(Batch::Pose)
+                        },
+                    )
+                    .map_err(crate::data::RunDataError::from)?,
+                )
+            } else {
+                let f = faces.as_ref().expect("faces for faceseg");
+                let items = f.train.clone();
+                let sample = FaceSampleConfig {
+                    size: net_cfg.input_size,
+                    augment,
+                };
+                let seed = cfg.seed;
+                Box::new(
+                    EpochLoader::with_builder_from(
+                        n_train,
+                        loader_cfg,
+                        epoch as u64,
+                        start_batch,
+                        move |chunk, skipped| {
+                            make_face_batch(
+                                &items,
+                                chunk,
+                                &sample,
+                                seed,
+                                epoch as u64,
+                                OnBadImage::Stop,
+                                skipped,
+                            )
+                            .map(Batch::Face)
+                        },
+                    )
+                    .map_err(crate::data::RunDataError::from)?,
+                )
+            };
+        let mut samples = 0usize;
+        let mut batch_idx = start_batch;
+        for batch in batches {
+            if batch_idx >= steps_per_epoch {
+                break;
+            }
+            let batch = batch.map_err(crate::data::RunDataError::from)?;
+            let lr = learning_rate(cfg, epoch, meta.step);
+            net.reseed_dropout(cfg.seed ^ meta.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let step_batch = match &batch {
+                Batch::Pose(b) => {
+                    let (bs, k) = b.weights.dim();
+                    StepBatch::Pose {
+                        images: to_tensor4(&b.images, device)?,
+                        heatmaps: to_tensor4(&b.heatmaps, device)?,
+                        weights: Tensor::from_vec(
+                            b.weights.iter().copied().collect::<Vec<f32>>(),
+                            (bs, k),
+                            device,
+                        )?,
+                    }
+                }
+                Batch::Face(b) => {
+                    let (bs, h, w) = b.labels.dim();
+                    StepBatch::Face {
+                        images: to_tensor4(&b.images, device)?,
+                        labels: Tensor::from_vec(
+                            b.labels.iter().map(|&v| v as u32).collect::<Vec<u32>>(),
+                            (bs, h, w),
+                            device,
+                        )?,
+                    }
+                }
+            };
+            let loss_v = train_step(&net, &mut opt, &step_batch, lr)?;
+            if !loss_v.is_finite() {
+                pb.abandon();
+                return Err(TrainError::NonFinite {
+                    loss: loss_v,
+                    epoch: epoch + 1,
+                    step: meta.step + 1,
+                    last: if last_path.is_file() {
+                        last_path.display().to_string()
+                    } else {
+                        "none was written yet".into()
+                    },
+                });
+            }
+            meta.step += 1;
+            meta.epoch_loss_sum += loss_v;
+            meta.epoch_loss_count += 1;
+            batch_idx += 1;
+            samples += step_batch.len()?;
+            let secs = epoch_start.elapsed().as_secs_f64().max(1e-9);
+            pb.set_message(format!(
+                "loss {:.3e} | {:.1} samples/s",
+                meta.epoch_loss_sum / meta.epoch_loss_count as f64,
+                samples as f64 / secs
+            ));
+            pb.inc(1);
+            if opts.stop.load(Ordering::SeqCst) && batch_idx < steps_per_epoch {
+                meta.batch = batch_idx;
+                checkpoint::save(&last_path, &net, Some(&opt), &meta)?;
+                pb.abandon_with_message(format!("interrupted: saved {}", last_path.display()));
+                summary.interrupted = true;
+                summary.steps = meta.step;
+                summary.train_seconds = started.elapsed().as_secs_f64();
+                return Ok(summary);
+            }
+        }
+        pb.finish_and_clear();
+        let epoch_seconds = epoch_start.elapsed().as_secs_f64();
+        let train_loss = meta.epoch_loss_sum / meta.epoch_loss_count.max(1) as f64;
+        let (metric, pckh, seg) = if let Some(p) = &pose {
+            let (report, _) = validate_pose(
+                &net,
+                &p.val,
+                &p.gt,
+                cfg.data.sigma,
+                cfg.batch_size,
+                cfg.data.val_limit,
+                false,
+                device,
+                opts.quiet,
+            )?;
+            (report.at_05.mean, Some(report), None)
+        } else {
+            let f = faces.as_ref().expect("faces");
+            let report = validate_faces(
+                &net,
+                &f.val,
+                cfg.batch_size,
+                cfg.data.val_limit,
+                device,
+                opts.quiet,
+            )?;
+            (report.mean_iou_no_background, None, Some(report))
+        };
+        let line = EpochLog {
+            epoch: epoch + 1,
+            step: meta.step,
+            lr: learning_rate(cfg, epoch, meta.step.saturating_sub(1)),
+            train_loss,
+            metric,
+            pckh,
+            segmentation: seg,
+            epoch_seconds,
+            samples_per_second: samples as f64 / epoch_seconds.max(1e-9),
+        };
+        append_line(&log_path, &line)?;
+        if !opts.quiet {
+            eprintln!(
+                "epoch {}/{}: loss {:.4e}, {} {:.2} %, {:.0} s",
+                epoch + 1,
+                cfg.epochs,
+                train_loss,
+                if cfg.task == Task::Pose {
+                    "PCKh@0.5"
+                } else {
+                    "mIoU (no bg)"
+                },
+                if cfg.task == Task::Pose {
+                    metric
+                } else {
+                    metric * 100.0
+                },
+                epoch_seconds
+            );
+        }
+        meta.epoch = epoch + 1;
+        meta.batch = 0;
+        meta.epoch_loss_sum = 0.0;
+        meta.epoch_loss_count = 0;
+        meta.metric = Some(metric);
+        let improved = meta.best_metric.is_none_or(|b| metric > b || b.is_nan());
+        if improved {
+            meta.best_metric = Some(metric);
+        }
+        checkpoint::save(&last_path, &net, Some(&opt), &meta)?;
+        if improved {
+            checkpoint::save(&best_path, &net, Some(&opt), &meta)?;
+        }
+        let _ = crate::plot::write_plots(dir);
+        summary.epochs_done = meta.epoch;
+        summary.steps = meta.step;
+        summary.best_metric = meta.best_metric;
+        summary.last = Some(line);
+        if opts.stop.load(Ordering::SeqCst) && meta.epoch < cfg.epochs {
+            summary.interrupted = true;
+            break;
+        }
+    }
+    summary.train_seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// One batch on the device.
+pub enum StepBatch {
+    Pose {
+        images: Tensor,
+        heatmaps: Tensor,
+        weights: Tensor,
+    },
+    Face {
+        images: Tensor,
+        labels: Tensor,
+    },
+}
+
+impl StepBatch {
+    pub fn is_empty(&self) -> candle_core::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    pub fn len(&self) -> candle_core::Result<usize> {
+        match self {
+            StepBatch::Pose { images, .. } | StepBatch::Face { images, .. } => images.dim(0),
+        }
+    }
+}
+
+/// One training step: kernels reconstructed once, forward, loss, backward, update. Returns the
+/// loss; a non-finite loss is returned without touching the parameters (the caller stops).
+pub fn train_step(
+    net: &TNet,
+    opt: &mut Optimizer,
+    batch: &StepBatch,
+    lr: f64,
+) -> Result<f64, TrainError> {
+    let kernels = net.kernels(KernelMode::Split)?;
+    let loss = match batch {
+        StepBatch::Pose {
+            images,
+            heatmaps,
+            weights,
+        } => pose_loss(
+            &net.forward_with(&kernels, images, true)?,
+            heatmaps,
+            weights,
+        )?,
+        StepBatch::Face { images, labels } => {
+            segmentation_loss(&net.forward_with(&kernels, images, true)?, labels)?
+        }
+    };
+    let v = loss.to_scalar::<f32>()? as f64;
+    if !v.is_finite() {
+        return Ok(v);
+    }
+    let grads = net.backward(&kernels, &loss)?;
+    opt.step(&grads, lr)?;
+    Ok(v)
+}
+
+enum Batch {
+    Pose(tnet_data::pose_loader::PoseBatch),
+    Face(tnet_data::faceparsing::FaceBatch),
+}
+
+fn append_line(path: &Path, line: &EpochLog) -> Result<(), TrainError> {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    let text = serde_json::to_string(line).map_err(|e| TrainError::Resume(e.to_string()))?;
+    writeln!(f, "{text}").map_err(io_err(path))
+}

@@ -1,0 +1,37 @@
+//! `cargo xtask train [ARGS..]`: builds the `tnet` binary (release) and runs `tnet train` with
+//! the embedded default (synthetic pose data, small preset, Tucker ~10x, CPU); every argument
+//! is passed on (`cargo xtask train --task faceseg`, `--epochs 3`, `--set key=value`, ...).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+pub fn run(args: &[String]) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = workspace_root();
+    let status = Command::new(&cargo)
+        .current_dir(&root)
+        .args(["build", "--release", "--quiet", "-p", "tnet"])
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("building tnet failed");
+    }
+    let exe =
+        root.join("target")
+            .join("release")
+            .join(if cfg!(windows) { "tnet.exe" } else { "tnet" });
+    let status = Command::new(&exe)
+        .current_dir(&root)
+        .arg("train")
+        .args(args)
+        .status()
+        .with_context(|| format!("running {}", exe.display()))?;
+    std::process::exit(status.code().unwrap_or(1));
+}
+
+fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
