@@ -1,6 +1,7 @@
 //! Developer workflows: `cargo xtask <command>` (see `cargo xtask --help`).
 
 mod bench_decomp;
+mod bench_train;
 mod data;
 mod problems;
 mod tensorly;
@@ -26,6 +27,8 @@ enum Command {
     },
     /// Time our decompositions against TensorLy 0.10.0 on the standard problems and print a table.
     BenchDecomp(bench_decomp::BenchArgs),
+    /// Our training step against the PyTorch and JAX yardsticks, alternating, as a ratio table.
+    BenchTrain(bench_train::BenchTrainArgs),
     /// Write the TensorLy reference fixtures used by the cross-check tests (tests/fixtures/tensorly).
     TensorlyFixtures,
     /// Data sets made by the project (synthetic pose).
@@ -39,6 +42,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train { args } => train::run(&args),
         Command::BenchDecomp(args) => bench_decomp::run(&args),
+        Command::BenchTrain(args) => bench_train::run(&args),
         Command::TensorlyFixtures => tensorly::write_fixtures(),
         Command::MatFixtures => tensorly::write_mat_fixtures(),
         Command::Data(cmd) => data::run(&cmd),

@@ -297,8 +297,11 @@ pub fn render_face(rng: &mut SeededRng, size: usize) -> (Array3<u8>, Array2<u8>)
         );
     }
     // The face: a frame rotated by `tilt` around its centre, sizes relative to the face width.
-    let fw = rng.range(0.25, 0.45) * s;
-    let center = [rng.range(0.35, 0.65) * s, rng.range(0.4, 0.6) * s];
+    // Face-parsing sets (Helen and its ports) are face-centred crops: the face fills most of
+    // the image. Parts are drawn thick enough (brows, lips at least ~1/10 of the face) to span
+    // a few cells of the network's quarter-resolution output at the 128 px default input.
+    let fw = rng.range(0.45, 0.65) * s;
+    let center = [rng.range(0.42, 0.58) * s, rng.range(0.45, 0.58) * s];
     let tilt = (rng.normal() * 15.0).clamp(-40.0, 40.0);
     let yaw = rng.range(-0.15, 0.15); // shifts the features sideways
     let (sn, cs) = tilt.to_radians().sin_cos();
@@ -333,25 +336,25 @@ pub fn render_face(rng: &mut SeededRng, size: usize) -> (Array3<u8>, Array2<u8>)
     // Person's right = image left (u < 0).
     for (side, brow_class, eye_class) in [(-1.0, 3u8, 5u8), (1.0, 2u8, 4u8)] {
         cv.ellipse(
-            at(side * 0.2, -0.22),
-            fw * 0.11,
-            fw * 0.025,
+            at(side * 0.22, -0.26),
+            fw * 0.13,
+            fw * 0.05,
             tilt + side * rng.range(-10.0, 10.0),
             brow,
             Some(brow_class),
         );
         cv.ellipse(
-            at(side * 0.2, -0.1),
-            fw * 0.08,
-            fw * 0.04,
+            at(side * 0.22, -0.1),
+            fw * 0.11,
+            fw * 0.065,
             tilt,
             eye_white,
             Some(eye_class),
         );
         cv.ellipse(
-            at(side * 0.2, -0.1),
-            fw * 0.03,
-            fw * 0.03,
+            at(side * 0.22, -0.1),
+            fw * 0.04,
+            fw * 0.04,
             0.0,
             [30, 30, 40],
             Some(eye_class),
@@ -362,32 +365,32 @@ pub fn render_face(rng: &mut SeededRng, size: usize) -> (Array3<u8>, Array2<u8>)
         (skin[1] as f64 * 0.8) as u8,
         (skin[2] as f64 * 0.8) as u8,
     ];
-    cv.ellipse(at(0.0, 0.08), fw * 0.06, fw * 0.14, tilt, nose, Some(6));
+    cv.ellipse(at(0.0, 0.08), fw * 0.09, fw * 0.15, tilt, nose, Some(6));
     let lip = hsv(
         rng.range(340.0, 370.0),
         rng.range(0.4, 0.8),
         rng.range(0.4, 0.8),
     );
-    let open = rng.range(0.0, 0.04);
+    let open = rng.range(0.0, 0.1);
     cv.ellipse(
-        at(0.0, 0.33 + open),
-        fw * 0.16,
-        fw * 0.04,
+        at(0.0, 0.37 + open),
+        fw * 0.18,
+        fw * 0.06,
         tilt,
         lip,
         Some(9),
     );
-    if open > 0.01 {
+    if open > 0.02 {
         cv.ellipse(
-            at(0.0, 0.31 + open / 2.0),
-            fw * 0.13,
-            fw * open * 0.8 + fw * 0.005,
+            at(0.0, 0.33 + open / 2.0),
+            fw * 0.14,
+            fw * open * 0.8 + fw * 0.01,
             tilt,
             [60, 20, 25],
             Some(8),
         );
     }
-    cv.ellipse(at(0.0, 0.29), fw * 0.15, fw * 0.035, tilt, lip, Some(7));
+    cv.ellipse(at(0.0, 0.29), fw * 0.17, fw * 0.055, tilt, lip, Some(7));
     (cv.img, cv.lbl)
 }
 

@@ -33,9 +33,14 @@ pub struct FaceData {
     pub val: Arc<Vec<FaceItem>>,
 }
 
+/// Version of the synthetic generators (3: face-centred synthetic faces with thicker parts).
+const GENERATOR_VERSION: u32 = 3;
+
 /// What a synthetic cache was made with (a cache made with other settings is remade).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct SynthStamp {
+    /// Bumped when a generator changes what it draws.
+    generator: u32,
     task: Task,
     train: usize,
     val: usize,
@@ -55,6 +60,7 @@ pub fn ensure_synthetic(cfg: &TrainConfig, quiet: bool) -> Result<(), RunDataErr
     let dir = cfg.data_dir();
     let d = &cfg.data;
     let stamp = SynthStamp {
+        generator: GENERATOR_VERSION,
         task: cfg.task,
         train: d.synthetic_train,
         val: d.synthetic_val,
