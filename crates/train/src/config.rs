@@ -118,6 +118,9 @@ pub struct TrainConfig {
 /// CPU. (`cargo xtask train` runs exactly this.)
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
+/// What `task = "faceseg"` changes in the defaults (before the file and the overrides).
+pub const FACESEG_TOML: &str = include_str!("default_faceseg.toml");
+
 /// A configuration that cannot be used, naming the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -143,9 +146,38 @@ impl TrainConfig {
         overrides: &[String],
         reset_ranks: bool,
     ) -> Result<Self, ConfigError> {
+        // Face parsing starts from its own defaults (an overlay on the pose ones) when the file
+        // or the overrides choose it.
+        let first = Self::build(file, overrides, reset_ranks, false)?;
+        if first.get("task").and_then(|t| t.as_str()) == Some("faceseg") {
+            return Self::finish(Self::build(file, overrides, reset_ranks, true)?);
+        }
+        Self::finish(first)
+    }
+
+    fn finish(value: toml::Table) -> Result<Self, ConfigError> {
+        let cfg: TrainConfig = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(one_line(&e.to_string())))?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn build(
+        file: Option<&Path>,
+        overrides: &[String],
+        reset_ranks: bool,
+        face: bool,
+    ) -> Result<toml::Table, ConfigError> {
         let mut value: toml::Table = DEFAULT_TOML
             .parse()
             .map_err(|e| ConfigError::Invalid(format!("embedded default config: {e}")))?;
+        if face {
+            let overlay: toml::Table = FACESEG_TOML
+                .parse()
+                .map_err(|e| ConfigError::Invalid(format!("embedded faceseg config: {e}")))?;
+            merge(&mut value, overlay);
+        }
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
                 path: path.to_path_buf(),
@@ -178,11 +210,7 @@ impl TrainConfig {
             set_dotted(&mut value, key.trim(), parsed)
                 .map_err(|m| ConfigError::Invalid(format!("override '{o}': {m}")))?;
         }
-        let cfg: TrainConfig = toml::Value::Table(value)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid(one_line(&e.to_string())))?;
-        cfg.check()?;
-        Ok(cfg)
+        Ok(value)
     }
 
     /// Values serde cannot check.

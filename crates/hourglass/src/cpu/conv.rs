@@ -75,6 +75,25 @@ impl Geom {
     }
 }
 
+/// The output columns `ox` whose input column `ox s + kx - pad` lies inside `0..w`.
+fn valid_cols(g: &Geom, kx: usize) -> (usize, usize) {
+    let (s, p) = (g.stride as isize, g.pad as isize);
+    let kx = kx as isize;
+    // ox s + kx - p >= 0  <=>  ox >= ceil((p - kx) / s)
+    let lo = if p - kx <= 0 {
+        0
+    } else {
+        ((p - kx) + s - 1) / s
+    };
+    // ox s + kx - p <= w - 1  <=>  ox <= floor((w - 1 + p - kx) / s)
+    let top = g.w as isize - 1 + p - kx;
+    let hi = if top < 0 { 0 } else { top / s + 1 };
+    (
+        lo.clamp(0, g.ow as isize) as usize,
+        hi.clamp(0, g.ow as isize) as usize,
+    )
+}
+
 /// `col[(c k + ky) k + kx][oy ow + ox] = x[c][oy s + ky - pad][ox s + kx - pad]` (0 outside).
 fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
     let (k, s, p) = (g.k, g.stride, g.pad as isize);
@@ -85,21 +104,24 @@ fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
             for kx in 0..k {
                 let dst = &mut col[row * g.p()..(row + 1) * g.p()];
                 row += 1;
+                let (lo, hi) = valid_cols(g, kx);
                 for oy in 0..g.oh {
                     let iy = (oy * s + ky) as isize - p;
                     let d = &mut dst[oy * g.ow..(oy + 1) * g.ow];
-                    if iy < 0 || iy >= g.h as isize {
+                    if iy < 0 || iy >= g.h as isize || lo >= hi {
                         d.fill(0.0);
                         continue;
                     }
                     let xr = &xc[iy as usize * g.w..(iy as usize + 1) * g.w];
-                    for (ox, v) in d.iter_mut().enumerate() {
-                        let ix = (ox * s + kx) as isize - p;
-                        *v = if ix < 0 || ix >= g.w as isize {
-                            0.0
-                        } else {
-                            xr[ix as usize]
-                        };
+                    d[..lo].fill(0.0);
+                    d[hi..].fill(0.0);
+                    let first = (lo * s + kx) as isize - p;
+                    if s == 1 {
+                        d[lo..hi].copy_from_slice(&xr[first as usize..first as usize + (hi - lo)]);
+                    } else {
+                        for (o, v) in d[lo..hi].iter_mut().enumerate() {
+                            *v = xr[first as usize + o * s];
+                        }
                     }
                 }
             }
@@ -118,17 +140,25 @@ fn col2im(g: &Geom, col: &[f32], x: &mut [f32]) {
             for kx in 0..k {
                 let src = &col[row * g.p()..(row + 1) * g.p()];
                 row += 1;
+                let (lo, hi) = valid_cols(g, kx);
+                if lo >= hi {
+                    continue;
+                }
                 for oy in 0..g.oh {
                     let iy = (oy * s + ky) as isize - p;
                     if iy < 0 || iy >= g.h as isize {
                         continue;
                     }
                     let xr = &mut xc[iy as usize * g.w..(iy as usize + 1) * g.w];
-                    let sr = &src[oy * g.ow..(oy + 1) * g.ow];
-                    for (ox, &v) in sr.iter().enumerate() {
-                        let ix = (ox * s + kx) as isize - p;
-                        if ix >= 0 && ix < g.w as isize {
-                            xr[ix as usize] += v;
+                    let sr = &src[oy * g.ow + lo..oy * g.ow + hi];
+                    let first = ((lo * s + kx) as isize - p) as usize;
+                    if s == 1 {
+                        for (d, &v) in xr[first..first + (hi - lo)].iter_mut().zip(sr) {
+                            *d += v;
+                        }
+                    } else {
+                        for (o, &v) in sr.iter().enumerate() {
+                            xr[first + o * s] += v;
                         }
                     }
                 }
