@@ -159,9 +159,11 @@ pub fn chart(path: &Path, title: &str, xs: &[f64], ys: &[f64]) -> Result<(), Str
         line(&mut img, (LEFT as f64, y), (LEFT as f64 + pw, y), grey, 1);
         text(&mut img, 4, y as i64 - 3, &fmt_tick(v), false);
     }
-    let ticks = ((x1 - x0).round() as usize).clamp(1, 10);
-    for k in 0..=ticks {
-        let v = x0 + (x1 - x0) * k as f64 / ticks as f64;
+    // Whole epochs, at most about 10 labels.
+    let span = (x1 - x0).round().max(1.0) as usize;
+    let every = span.div_ceil(10).max(1);
+    for k in (0..=span).step_by(every) {
+        let v = x0 + k as f64;
         let x = sx(v);
         line(&mut img, (x, TOP as f64), (x, TOP as f64 + ph), grey, 1);
         text(
