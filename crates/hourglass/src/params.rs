@@ -61,6 +61,14 @@ impl ParamStore {
             .collect()
     }
 
+    /// Trainable variables with owned names (what an optimizer is built from).
+    pub fn trainable_owned(&self) -> Vec<(String, Var)> {
+        self.trainable()
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect()
+    }
+
     /// Every entry (parameters and buffers), sorted by name.
     pub fn all(&self) -> Vec<(&str, &Var, Role)> {
         self.entries

@@ -10,26 +10,9 @@ use tnet_train::config::Task;
 use tnet_train::model_io::load_model;
 use tnet_train::predict::{blend_labels, draw_skeleton, predict_labels, predict_pose, save_png};
 
-use crate::device::parse_device;
+use tnet_metrics::pckh::JOINT_NAMES;
 
-const JOINT_NAMES: [&str; 16] = [
-    "r_ankle",
-    "r_knee",
-    "r_hip",
-    "l_hip",
-    "l_knee",
-    "l_ankle",
-    "pelvis",
-    "thorax",
-    "upper_neck",
-    "head_top",
-    "r_wrist",
-    "r_elbow",
-    "r_shoulder",
-    "l_shoulder",
-    "l_elbow",
-    "l_wrist",
-];
+use crate::device::parse_device;
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {

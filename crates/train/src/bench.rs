@@ -65,12 +65,7 @@ pub fn bench_step(
     device: &Device,
 ) -> Result<StepBench> {
     let net = TNet::new(cfg, &NetOptions::default(), device)?;
-    let params = net
-        .params()
-        .trainable()
-        .into_iter()
-        .map(|(n, v)| (n.to_string(), v.clone()))
-        .collect();
+    let params = net.params().trainable_owned();
     let mut opt = Optimizer::new(OptimizerConfig::default(), params)?;
     let (x, target, weight) = random_pose_batch(cfg, batch, 0, device)?;
     let mut phases: [Vec<f64>; 6] = Default::default();

@@ -136,10 +136,12 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> TrainError + '_ {
     }
 }
 
-/// Configurations equal up to the number of epochs (a resumed run may be extended).
+/// Configurations equal up to the number of epochs and the learning-rate schedule (a resumed
+/// run may be extended, or continued with a lower rate after a divergence).
 fn same_run(a: &TrainConfig, b: &TrainConfig) -> bool {
     let mut a = a.clone();
     a.epochs = b.epochs;
+    a.schedule = b.schedule.clone();
     &a == b
 }
 
@@ -152,12 +154,7 @@ pub fn train(
     let dir = &opts.run_dir;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let net = build_network(cfg, device)?;
-    let params = net
-        .params()
-        .trainable()
-        .into_iter()
-        .map(|(n, v)| (n.to_string(), v.clone()))
-        .collect();
+    let params = net.params().trainable_owned();
     let mut opt = Optimizer::new(cfg.optimizer.clone(), params)?;
     let last_path = dir.join("last.safetensors");
     let best_path = dir.join("best.safetensors");
@@ -176,7 +173,7 @@ pub fn train(
         let ck = Checkpoint::load(&last_path, device)?;
         if !same_run(&ck.meta.config, cfg) {
             return Err(TrainError::Resume(format!(
-                "{} was written with another configuration; resume with the run's own config.toml (only epochs may change)",
+                "{} was written with another configuration; resume with the run's own config.toml (only epochs and schedule.* may change)",
                 last_path.display()
             )));
         }

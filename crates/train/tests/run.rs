@@ -106,12 +106,7 @@ fn a_few_steps_lower_the_loss_on_a_fixed_batch_for_every_parametrization() {
         o.extend(param.iter().map(|s| s.to_string()));
         let cfg = TrainConfig::load_with(None, &o, true).unwrap();
         let net = build_network(&cfg, &Device::Cpu).unwrap();
-        let params = net
-            .params()
-            .trainable()
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), v.clone()))
-            .collect();
+        let params = net.params().trainable_owned();
         let mut opt = tnet_train::Optimizer::new(cfg.optimizer.clone(), params).unwrap();
         let net_cfg = net.config().clone();
         let (images, heatmaps, weights) =
@@ -230,4 +225,26 @@ fn configuration_errors_name_the_key() {
     // The embedded default is valid.
     let d = TrainConfig::load(None, &[]).unwrap();
     assert!(d.network().unwrap().compression_ratio() >= 10.0);
+}
+
+/// A diverging run stops with a clear error before the update, and keeps the last checkpoint.
+#[test]
+fn a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let dir = tmp.path().join("run");
+    let ok = tiny(&data, &["epochs=1", "max_steps_per_epoch=2"]);
+    train(&ok, &Device::Cpu, &opts(&dir, false, false)).unwrap();
+    let before = std::fs::read(dir.join("last.safetensors")).unwrap();
+    // Continue the same run with an absurd learning rate: the loss overflows.
+    let mut bad = ok.clone();
+    bad.epochs = 3;
+    bad.schedule.lr = 1e30;
+    let e = train(&bad, &Device::Cpu, &opts(&dir, true, false))
+        .err()
+        .expect("diverges");
+    let msg = e.to_string();
+    assert!(msg.contains("the loss became"), "{msg}");
+    assert!(msg.contains("last.safetensors"), "{msg}");
+    assert_eq!(std::fs::read(dir.join("last.safetensors")).unwrap(), before);
 }
