@@ -1,8 +1,8 @@
 //! `tnet-factorized`: factorized tensors whose reconstruction is part of candle's autograd
-//! graph (Tucker, CP, tensor train). So far: the differentiable reconstructions (checked
-//! against the ndarray decompositions and against finite differences). Trainable `Var`s through
-//! a `VarBuilder`, leading-mode indexing, the SPEC initialization, tensor dropout and conversion
-//! from `tnet-tucker` / `tnet-cp` / `tnet-tt` come next (issue 3).
+//! graph (Tucker, CP, tensor train): [`FactorizedTensor`] holds the parts as trainable `Var`s,
+//! reconstructs the full tensor, indexes leading modes without forming it, and converts from
+//! the `tnet-tucker` / `tnet-cp` / `tnet-tt` results; [`init`] draws parts whose reconstruction
+//! has exactly the Kaiming std (SPEC section 2); [`tucker_dropout`] is tensor dropout.
 
 mod dropout;
 pub mod init;

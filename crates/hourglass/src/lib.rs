@@ -1,8 +1,10 @@
 //! `tnet-hourglass`: the network of `../shared/SPEC.md` sections 1 and 2.
 //!
-//! So far: the configuration ([`HourglassConfig`]) with its presets and checks, the shape of
-//! the single 8th-order kernel tensor, the slicing rule, and the parameter and FLOP accounting
-//! of every parametrization. The candle modules build on this.
+//! The configuration ([`HourglassConfig`]) with its presets and checks, the shape of the single
+//! 8th-order kernel tensor, the slicing rule and the parameter / FLOP accounting; the network
+//! ([`TNet`]: stem, basic blocks, recursive hourglass, stacks, pose and segmentation heads)
+//! whose 3x3 kernels are cut from one [`FactorizedTensor`] in a single split per pass; the
+//! losses; and fast CPU kernels ([`cpu`]) as candle custom ops. See docs/model.md.
 //!
 //! ```
 //! use tnet_hourglass::{HourglassConfig, Parametrization, Preset};

@@ -69,6 +69,19 @@ impl ParamStore {
             .collect()
     }
 
+    /// A candle-nn `VarMap` sharing these variables (same names, same storage): for candle-nn's
+    /// optimizers (`AdamW::new(map.all_vars(), ..)`) and `VarMap::save / load`. Buffers are
+    /// included; they never get gradients, so optimizers leave them alone.
+    pub fn to_varmap(&self) -> candle_nn::VarMap {
+        let map = candle_nn::VarMap::new();
+        if let Ok(mut data) = map.data().lock() {
+            for (name, (v, _)) in &self.entries {
+                data.insert(name.clone(), v.clone());
+            }
+        }
+        map
+    }
+
     /// Every entry (parameters and buffers), sorted by name.
     pub fn all(&self) -> Vec<(&str, &Var, Role)> {
         self.entries

@@ -574,3 +574,27 @@ fn fast_cpu_kernels_equal_candle_ops_in_a_whole_step() {
         }
     }
 }
+
+/// The candle-nn view shares the network's variables: a write through it is seen by the
+/// network, and its names are the network's.
+#[test]
+fn varmap_view_shares_the_variables() {
+    let cfg = tiny(
+        1,
+        Head::Pose { joints: 3 },
+        Parametrization::Tucker(vec![1, 2, 3, 2, 4, 4, 3, 3]),
+    );
+    let net = TNet::new(&cfg, &NetOptions::default(), &Device::Cpu).unwrap();
+    let map = net.params().to_varmap();
+    assert_eq!(map.all_vars().len(), net.params().all().len());
+    let core = map
+        .data()
+        .lock()
+        .unwrap()
+        .get("tensor.core")
+        .unwrap()
+        .clone();
+    core.set(&core.zeros_like().unwrap()).unwrap();
+    let k = net.kernels(KernelMode::Eval).unwrap();
+    assert_eq!(max_abs(k.get(0)), 0.0);
+}

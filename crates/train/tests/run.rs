@@ -240,9 +240,7 @@ fn a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint() {
     let mut bad = ok.clone();
     bad.epochs = 3;
     bad.schedule.lr = 1e30;
-    let e = train(&bad, &Device::Cpu, &opts(&dir, true, false))
-        .err()
-        .expect("diverges");
+    let e = train(&bad, &Device::Cpu, &opts(&dir, true, false)).expect_err("diverges");
     let msg = e.to_string();
     assert!(msg.contains("the loss became"), "{msg}");
     assert!(msg.contains("last.safetensors"), "{msg}");
