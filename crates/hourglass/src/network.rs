@@ -12,7 +12,6 @@ use tnet_tensor::random::{SeededRng, random_normal};
 use crate::batch_norm::BatchNorm2d;
 use crate::config::{Head, HourglassConfig, Path, Resolved};
 use crate::kernels::{KernelMode, Kernels};
-use crate::ops::upsample_nearest2x;
 use crate::params::{ParamStore, Role, kaiming_conv};
 
 /// Construction options beyond the configuration.
@@ -391,7 +390,7 @@ impl TNet {
         }
         let mut h = self.stem[0].forward_t(x, train, self.fast)?;
         h = self.stem[1].forward_t(&h, train, self.fast)?;
-        h = h.max_pool2d(2)?;
+        h = self.pool(&h)?;
         h = self.stem[2].forward_t(&h, train, self.fast)?;
         let mut outputs = Vec::with_capacity(self.stacks.len());
         for stack in &self.stacks {
@@ -403,7 +402,7 @@ impl TNet {
             }
             outputs.push(match self.cfg.head {
                 Head::Pose { .. } => heat,
-                Head::Segmentation { .. } => upsample_nearest2x(&upsample_nearest2x(&heat)?)?,
+                Head::Segmentation { .. } => self.upsample(&self.upsample(&heat)?)?,
             });
         }
         Ok(outputs)
@@ -419,12 +418,23 @@ impl TNet {
     ) -> Result<Tensor> {
         let level = &stack.levels[n - 1];
         let up = self.block(&level.skip, x, k, train)?;
-        let mut low = self.block(&level.down, &x.max_pool2d(2)?, k, train)?;
+        let mut low = self.block(&level.down, &self.pool(x)?, k, train)?;
         if n > 1 {
             low = self.hourglass(stack, n - 1, &low, k, train)?;
         }
         low = self.block(&level.up, &low, k, train)?;
-        up + upsample_nearest2x(&low)?
+        up + self.upsample(&low)?
+    }
+
+    /// Pooling and upsampling use the project's ops on the CPU in both modes: candle 0.11's
+    /// max-pool backward does not route each window's gradient to its maximum (checked by hand
+    /// in tests/cpu_ops.rs), and the broadcast upsampling is the reference elsewhere.
+    fn pool(&self, x: &Tensor) -> Result<Tensor> {
+        crate::cpu::max_pool2(x)
+    }
+
+    fn upsample(&self, x: &Tensor) -> Result<Tensor> {
+        crate::cpu::upsample2(x)
     }
 
     fn block(&self, block: &Block, x: &Tensor, k: &Kernels, train: bool) -> Result<Tensor> {

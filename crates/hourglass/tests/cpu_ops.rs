@@ -167,3 +167,87 @@ fn batch_norm_matches_candle_with_gradients() {
         }
     }
 }
+
+/// Max-pooling and upsampling against candle's ops (random data: no ties), with gradients.
+#[test]
+fn pooling_and_upsampling_match_candle_with_gradients() {
+    for (i, &(b, c, h, w)) in [(2, 3, 8, 6), (1, 2, 5, 7), (3, 4, 2, 2)]
+        .iter()
+        .enumerate()
+    {
+        let x = Var::from_tensor(&randn(&[b, c, h, w], 50 + i as u64)).unwrap();
+        let ours = cpu::max_pool2(&x).unwrap();
+        let theirs = x.max_pool2d(2).unwrap();
+        assert!(rel_err(&ours, &theirs) == 0.0, "case {i} pool forward");
+        let probe = randn(ours.dims(), 60);
+        let g1 = (&ours * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        // By hand: each window's probe value lands on its maximum. (candle 0.11's own max-pool
+        // backward does not give this; it is not the reference here.)
+        let xv: Vec<f32> = x.flatten_all().unwrap().to_vec1().unwrap();
+        let pv: Vec<f32> = probe.flatten_all().unwrap().to_vec1().unwrap();
+        let (oh, ow) = (h / 2, w / 2);
+        let mut want = vec![0f32; b * c * h * w];
+        for p in 0..b * c {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let idx = [
+                        (2 * oy, 2 * ox),
+                        (2 * oy, 2 * ox + 1),
+                        (2 * oy + 1, 2 * ox),
+                        (2 * oy + 1, 2 * ox + 1),
+                    ]
+                    .map(|(y, xx)| p * h * w + y * w + xx);
+                    let best = idx
+                        .iter()
+                        .copied()
+                        .fold(idx[0], |m, k| if xv[k] > xv[m] { k } else { m });
+                    want[best] = pv[p * oh * ow + oy * ow + ox];
+                }
+            }
+        }
+        let got: Vec<f32> = g1
+            .get(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(got, want, "case {i} pool gradient");
+
+        let ours = cpu::upsample2(&x).unwrap();
+        let theirs = tnet_hourglass::ops::upsample_nearest2x(&x).unwrap();
+        assert!(rel_err(&ours, &theirs) == 0.0, "case {i} upsample forward");
+        let probe = randn(ours.dims(), 70);
+        // The upsampled tensor's input also feeds another op: gradients must add up.
+        let g1 = ((&ours * &probe).unwrap().sum_all().unwrap() + x.sum_all().unwrap())
+            .unwrap()
+            .backward()
+            .unwrap();
+        let g2 = ((&theirs * &probe).unwrap().sum_all().unwrap() + x.sum_all().unwrap())
+            .unwrap()
+            .backward()
+            .unwrap();
+        assert!(
+            rel_err(g1.get(&x).unwrap(), g2.get(&x).unwrap()) < 1e-6,
+            "case {i} upsample gradient"
+        );
+    }
+}
+
+/// Ties (all-zero windows after a ReLU) send the gradient to the first maximum only.
+#[test]
+fn pooling_ties_go_to_the_first_maximum() {
+    let x = Var::from_tensor(
+        &Tensor::zeros((1, 1, 2, 2), candle_core::DType::F32, &Device::Cpu).unwrap(),
+    )
+    .unwrap();
+    let y = cpu::max_pool2(&x).unwrap();
+    let g = y.sum_all().unwrap().backward().unwrap();
+    let gx: Vec<f32> = g.get(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(gx, vec![1.0, 0.0, 0.0, 0.0]);
+}

@@ -4,7 +4,9 @@
 
 mod batch_norm;
 mod conv;
+mod pool;
 mod storage;
 
 pub use batch_norm::batch_norm_train;
 pub use conv::conv2d;
+pub use pool::{max_pool2, upsample2};
