@@ -251,3 +251,31 @@ fn pooling_ties_go_to_the_first_maximum() {
     let gx: Vec<f32> = g.get(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
     assert_eq!(gx, vec![1.0, 0.0, 0.0, 0.0]);
 }
+
+/// The reduction-based pooling (used off the CPU) agrees with the CPU op, values and gradients.
+#[test]
+fn reduction_pooling_matches_the_cpu_op() {
+    for (i, &(b, c, h, w)) in [(2, 3, 8, 6), (1, 2, 5, 7)].iter().enumerate() {
+        let x = Var::from_tensor(&randn(&[b, c, h, w], 80 + i as u64)).unwrap();
+        let a = cpu::max_pool2(&x).unwrap();
+        let r = cpu::max_pool2_by_reduction(&x).unwrap();
+        assert!(rel_err(&r, &a) == 0.0, "case {i}");
+        let probe = randn(a.dims(), 90);
+        let g1 = (&a * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let g2 = (&r * &probe)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        assert!(
+            rel_err(g2.get(&x).unwrap(), g1.get(&x).unwrap()) < 1e-6,
+            "case {i} gradient"
+        );
+    }
+}

@@ -179,9 +179,26 @@ fn fast(x: &Tensor) -> bool {
 /// 2x2 max-pooling, stride 2 (odd trailing rows / columns dropped, as PyTorch).
 pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
     if !fast(x) {
-        return x.max_pool2d(2);
+        return max_pool2_by_reduction(x);
     }
     x.contiguous()?.apply_op1(MaxPool2)
+}
+
+/// 2x2 max-pooling from candle's reductions, for other devices: candle 0.11's own
+/// `max_pool2d` backward is wrong (see docs/model.md); a `max` reduction's backward sends the
+/// gradient to the maximum (to every one of tied maxima).
+pub fn max_pool2_by_reduction(x: &Tensor) -> Result<Tensor> {
+    let (b, c, h, w) = x.dims4()?;
+    let (oh, ow) = (h / 2, w / 2);
+    let x = if (2 * oh, 2 * ow) != (h, w) {
+        x.narrow(2, 0, 2 * oh)?.narrow(3, 0, 2 * ow)?
+    } else {
+        x.clone()
+    };
+    x.contiguous()?
+        .reshape((b, c, oh, 2, ow, 2))?
+        .max(5)?
+        .max(3)
 }
 
 /// Nearest-neighbour x2 upsampling.
