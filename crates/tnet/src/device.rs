@@ -18,7 +18,12 @@ pub fn parse_device(s: &str) -> Result<Device> {
                     "--device {s}: this tnet was built without CUDA; build it with `cargo build --release --features cuda` (see docs/cuda.md) or use --device cpu"
                 );
             }
-            Ok(Device::new_cuda(ordinal)?)
+            Device::new_cuda(ordinal).map_err(|e| {
+                // candle's CUDA errors carry a backtrace: keep the message line.
+                let msg = e.to_string();
+                let first = msg.lines().next().unwrap_or("unknown error").to_string();
+                anyhow::anyhow!("cannot open CUDA device {ordinal}: {first}")
+            })
         }
         _ => bail!("unknown device {s:?}: use cpu, cuda or cuda:N"),
     }
