@@ -53,7 +53,7 @@ impl BatchNorm2d {
         train: bool,
         fast: bool,
     ) -> Result<Tensor> {
-        if fast && train && x.device().is_cpu() && x.dtype() == DType::F32 {
+        if fast && train && crate::cpu::on_cpu_f32(x) {
             let (b, c, h, w) = x.dims4()?;
             if c != self.weight.dim(0)? {
                 candle_core::bail!("BatchNorm2d over {} channels got {c}", self.weight.dim(0)?);

@@ -1,7 +1,7 @@
-//! The named parameters and buffers of a network, in a fixed order, saved as safetensors.
+//! The named parameters and buffers of a network, in a fixed order (checkpoints write them
+//! through `tensors()` and restore them with `load_from`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 use tnet_tensor::random::SeededRng;
@@ -103,12 +103,6 @@ impl ParamStore {
             .collect()
     }
 
-    /// Writes every entry to a safetensors file.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let map: std::collections::HashMap<String, Tensor> = self.tensors().into_iter().collect();
-        candle_core::safetensors::save(&map, path)
-    }
-
     /// Sets every entry from `tensors`, which must hold exactly the same names and shapes.
     pub fn load_from(&self, tensors: &std::collections::HashMap<String, Tensor>) -> Result<()> {
         for name in tensors.keys() {
@@ -134,12 +128,6 @@ impl ParamStore {
             v.set(&t.to_dtype(v.dtype())?.to_device(v.device())?)?;
         }
         Ok(())
-    }
-
-    /// Loads a safetensors file written by [`ParamStore::save`].
-    pub fn load(&self, path: &Path, device: &Device) -> Result<()> {
-        let tensors = candle_core::safetensors::load(path, device)?;
-        self.load_from(&tensors)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use serde::Serialize;
 use tnet_train::config::Task;
@@ -62,6 +62,8 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     let device = parse_device(&args.device)?;
     let (net, meta) = load_model(&args.checkpoint, &device)
         .with_context(|| format!("loading {}", args.checkpoint.display()))?;
+    // The kernel tensor is rebuilt once for all images.
+    let kernels = net.kernels(tnet_hourglass::KernelMode::Eval)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     for path in &args.images {
@@ -78,7 +80,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         );
         let json = match meta.config.task {
             Task::Pose => {
-                let (joints, scores) = predict_pose(&net, &image, args.flip, &device)?;
+                let (joints, scores) = predict_pose(&net, &kernels, &image, args.flip, &device)?;
                 let mut drawn = image.clone();
                 draw_skeleton(&mut drawn, &joints);
                 save_png(&png_path, &drawn).map_err(anyhow::Error::msg)?;
@@ -97,7 +99,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
                 })?
             }
             Task::Faceseg => {
-                let labels = predict_labels(&net, &image, &device)?;
+                let labels = predict_labels(&net, &kernels, &image, &device)?;
                 save_png(&png_path, &blend_labels(&image, &labels)).map_err(anyhow::Error::msg)?;
                 let mut counts = vec![0u64; net.config().head.channels()];
                 for &c in labels.iter() {
@@ -122,9 +124,6 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             json_path.display(),
             png_path.display()
         );
-    }
-    if args.images.is_empty() {
-        bail!("no images given");
     }
     Ok(())
 }

@@ -146,11 +146,24 @@ impl TrainConfig {
         overrides: &[String],
         reset_ranks: bool,
     ) -> Result<Self, ConfigError> {
+        let user = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                    path: path.to_path_buf(),
+                    msg: e.to_string(),
+                })?;
+                Some(text.parse::<toml::Table>().map_err(|e| ConfigError::File {
+                    path: path.to_path_buf(),
+                    msg: one_line(&e.to_string()),
+                })?)
+            }
+            None => None,
+        };
         // Face parsing starts from its own defaults (an overlay on the pose ones) when the file
         // or the overrides choose it.
-        let first = Self::build(file, overrides, reset_ranks, false)?;
+        let first = Self::build(user.clone(), overrides, reset_ranks, false)?;
         if first.get("task").and_then(|t| t.as_str()) == Some("faceseg") {
-            return Self::finish(Self::build(file, overrides, reset_ranks, true)?);
+            return Self::finish(Self::build(user, overrides, reset_ranks, true)?);
         }
         Self::finish(first)
     }
@@ -164,7 +177,7 @@ impl TrainConfig {
     }
 
     fn build(
-        file: Option<&Path>,
+        user: Option<toml::Table>,
         overrides: &[String],
         reset_ranks: bool,
         face: bool,
@@ -178,17 +191,7 @@ impl TrainConfig {
                 .map_err(|e| ConfigError::Invalid(format!("embedded faceseg config: {e}")))?;
             merge(&mut value, overlay);
         }
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-                path: path.to_path_buf(),
-                msg: e.to_string(),
-            })?;
-            let user: toml::Table =
-                text.parse()
-                    .map_err(|e: toml::de::Error| ConfigError::File {
-                        path: path.to_path_buf(),
-                        msg: one_line(&e.to_string()),
-                    })?;
+        if let Some(user) = user {
             merge(&mut value, user);
         }
         if reset_ranks {

@@ -5,7 +5,7 @@ use candle_core::{Device, Result};
 use ndarray::{Array2, Array3, Array4, Axis};
 use tnet_data::raster::{Rgb, capsule, disc, hsv};
 use tnet_data::transform::{Affine, warp_bilinear};
-use tnet_hourglass::{KernelMode, TNet};
+use tnet_hourglass::{Kernels, TNet};
 use tnet_metrics::decode::decode_heatmaps;
 
 use crate::eval::{predict_heatmaps, to_tensor4};
@@ -47,9 +47,11 @@ fn input_of(image: &Array3<u8>, crop: &Affine, size: usize) -> Result<Array4<f32
 }
 
 /// `(16, 2)` joints `(x, y)` in 0-based image pixels and their heatmap peaks, for an image
-/// showing one person filling it (the whole image is the crop).
+/// showing one person filling it (the whole image is the crop); `kernels` from
+/// `net.kernels(KernelMode::Eval)`, made once for all images.
 pub fn predict_pose(
     net: &TNet,
+    kernels: &Kernels,
     image: &Array3<u8>,
     flip: bool,
     device: &Device,
@@ -58,8 +60,7 @@ pub fn predict_pose(
     let (h, w, _) = image.dim();
     let crop = whole_image_crop(h, w, size);
     let input = input_of(image, &crop, size)?;
-    let kernels = net.kernels(KernelMode::Eval)?;
-    let heat = predict_heatmaps(net, &kernels, &input, flip, device)?;
+    let heat = predict_heatmaps(net, kernels, &input, flip, device)?;
     let (coords, peaks) = decode_heatmaps(&heat.index_axis(Axis(0), 0));
     let back = crop
         .inverse()
@@ -103,7 +104,12 @@ pub fn draw_skeleton(image: &mut Array3<u8>, joints: &Array2<f64>) {
 
 /// Per-pixel class labels at the image's own size (the image resized to the input, the
 /// predicted map resized back, nearest).
-pub fn predict_labels(net: &TNet, image: &Array3<u8>, device: &Device) -> Result<Array2<u8>> {
+pub fn predict_labels(
+    net: &TNet,
+    kernels: &Kernels,
+    image: &Array3<u8>,
+    device: &Device,
+) -> Result<Array2<u8>> {
     let size = net.config().input_size;
     let (h, w, _) = image.dim();
     // Stretch the image to the square input (face crops are about square).
@@ -112,8 +118,7 @@ pub fn predict_labels(net: &TNet, image: &Array3<u8>, device: &Device) -> Result
         [0.0, size as f64 / h as f64, 0.0],
     ]);
     let input = input_of(image, &to_input, size)?;
-    let kernels = net.kernels(KernelMode::Eval)?;
-    let out = net.forward_with(&kernels, &to_tensor4(&input, device)?, false)?;
+    let out = net.forward_with(kernels, &to_tensor4(&input, device)?, false)?;
     let logits = out
         .last()
         .ok_or_else(|| candle_core::Error::Msg("network without outputs".into()))?;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
@@ -253,8 +253,12 @@ pub fn train(
             ),
         );
         pb.set_position(start_batch as u64);
-        let batches: Box<dyn Iterator<Item = Result<Batch, tnet_data::DataError>>> =
-            if let Some(p) = &pose {
+        // One batch builder per task; the epoch's order and resume position are shared.
+        type Build =
+            Box<dyn Fn(&[usize], &AtomicUsize) -> Result<Batch, tnet_data::DataError> + Send>;
+        let (seed, e, bad) = (cfg.seed, epoch as u64, loader_cfg.on_bad_image);
+        let build: Build = match (&pose, &faces) {
+            (Some(p), _) => {
                 let ds = p.train.clone();
                 let sample = SampleConfig {
                     input_size: net_cfg.input_size,
@@ -262,58 +266,24 @@ pub fn train(
                     sigma: cfg.data.sigma,
                     augment,
                 };
-                let seed = cfg.seed;
-                Box::new(
-                    EpochLoader::with_builder_from(
-                        n_train,
-                        loader_cfg,
-                        epoch as u64,
-                        start_batch,
-                        move |chunk, skipped| {
-                            make_batch(
-                                &ds,
-                                chunk,
-                                &sample,
-                                seed,
-                                epoch as u64,
-                                OnBadImage::Stop,
-                                skipped,
-                            )
-                            .map(Batch::Pose)
-                        },
-                    )
-                    .map_err(crate::data::RunDataError::from)?,
-                )
-            } else {
-                let f = faces.as_ref().expect("faces for faceseg");
+                Box::new(move |chunk, skipped| {
+                    make_batch(&ds, chunk, &sample, seed, e, bad, skipped).map(Batch::Pose)
+                })
+            }
+            (None, Some(f)) => {
                 let items = f.train.clone();
                 let sample = FaceSampleConfig {
                     size: net_cfg.input_size,
                     augment,
                 };
-                let seed = cfg.seed;
-                Box::new(
-                    EpochLoader::with_builder_from(
-                        n_train,
-                        loader_cfg,
-                        epoch as u64,
-                        start_batch,
-                        move |chunk, skipped| {
-                            make_face_batch(
-                                &items,
-                                chunk,
-                                &sample,
-                                seed,
-                                epoch as u64,
-                                OnBadImage::Stop,
-                                skipped,
-                            )
-                            .map(Batch::Face)
-                        },
-                    )
-                    .map_err(crate::data::RunDataError::from)?,
-                )
-            };
+                Box::new(move |chunk, skipped| {
+                    make_face_batch(&items, chunk, &sample, seed, e, bad, skipped).map(Batch::Face)
+                })
+            }
+            (None, None) => unreachable!("the task's data was loaded above"),
+        };
+        let batches = EpochLoader::with_builder_from(n_train, loader_cfg, e, start_batch, build)
+            .map_err(crate::data::RunDataError::from)?;
         let mut samples = 0usize;
         let mut batch_idx = start_batch;
         for batch in batches {

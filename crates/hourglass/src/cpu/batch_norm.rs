@@ -7,7 +7,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::storage::f32_slice;
+use super::storage::{f32_slice, nchw};
 
 /// Sum of `f(v)` over a slice in 8 f32 lanes (vectorizes), returned in f64.
 #[inline]
@@ -41,10 +41,9 @@ fn channel_stats(x: &[f32], dims: (usize, usize, usize), c: usize) -> (f64, f64)
     (mean, sq / n)
 }
 
+/// `(B, C, H * W)`: channel planes are contiguous runs of `H * W` values.
 fn dims4(l: &Layout) -> Result<(usize, usize, usize)> {
-    let &[b, c, h, w] = l.dims() else {
-        candle_core::bail!("batch norm: expected (B, C, H, W), got {:?}", l.dims());
-    };
+    let (b, c, h, w) = nchw(l, "batch norm")?;
     Ok((b, c, h * w))
 }
 
@@ -55,7 +54,8 @@ struct BnAct {
 }
 
 impl BnAct {
-    /// Forward over all channels (in parallel); `gb` holds gamma then beta.
+    /// Forward over all channels (in parallel); `gb` holds the rows gamma, beta, batch mean and
+    /// biased batch variance (the statistics are computed once, by [`ChannelStats`]).
     fn forward(
         &self,
         z: &[f32],
@@ -65,14 +65,9 @@ impl BnAct {
     ) -> Vec<f32> {
         let (_, ch, hw) = dims;
         let mut y = vec![0f32; z.len()];
-        // Channel-major work items: each channel writes B disjoint chunks.
-        let stats: Vec<(f64, f64)> = (0..ch)
-            .into_par_iter()
-            .map(|c| channel_stats(z, dims, c))
-            .collect();
         y.par_chunks_mut(hw).enumerate().for_each(|(i, out)| {
             let c = i % ch;
-            let (mean, var) = stats[c];
+            let (mean, var) = (gb[2 * ch + c] as f64, gb[3 * ch + c] as f64);
             let invstd = 1.0 / (var + self.eps).sqrt();
             let scale = (gb[c] as f64 * invstd) as f32;
             let shift = (gb[ch + c] as f64 - mean * gb[c] as f64 * invstd) as f32;
@@ -177,9 +172,9 @@ impl CustomOp3 for BnAct {
 }
 
 fn check_gb(l: &Layout, c: usize) -> Result<()> {
-    if l.dims() != [2, c] {
+    if l.dims() != [4, c] {
         candle_core::bail!(
-            "batch norm: gamma/beta of shape {:?}, expected [2, {c}]",
+            "batch norm: gamma/beta/mean/variance of shape {:?}, expected [4, {c}]",
             l.dims()
         );
     }
@@ -210,9 +205,9 @@ fn backward(
         },
     )?;
     let dz = packed.narrow(0, 0, n)?.reshape(z.dims())?;
-    let dgb = packed.narrow(0, n, 2 * c)?.reshape((2, c))?;
+    let dgb = packed.narrow(0, n, 4 * c)?.reshape((4, c))?;
     let dr = if residual {
-        Some(packed.narrow(0, n + 2 * c, n)?.reshape(z.dims())?)
+        Some(packed.narrow(0, n + 4 * c, n)?.reshape(z.dims())?)
     } else {
         None
     };
@@ -252,7 +247,7 @@ impl CustomOp3 for BnBackward {
         let per: Vec<(f64, f64, f64, f64)> = (0..ch)
             .into_par_iter()
             .map(|c| {
-                let (mean, var) = channel_stats(z, dims, c);
+                let (mean, var) = (gb[2 * ch + c] as f64, gb[3 * ch + c] as f64);
                 let invstd = 1.0 / (var + self.eps).sqrt();
                 let (m, is) = (mean as f32, invstd as f32);
                 let (mut sg, mut sgx) = (0.0f64, 0.0f64);
@@ -288,9 +283,10 @@ impl CustomOp3 for BnBackward {
             })
             .collect();
         let extra = if self.residual { len } else { 0 };
-        let mut out = vec![0f32; len + 2 * ch + extra];
+        // The statistics' rows get a zero gradient (they are detached inputs).
+        let mut out = vec![0f32; len + 4 * ch + extra];
         let (dz, rest) = out.split_at_mut(len);
-        let (dgb, dr) = rest.split_at_mut(2 * ch);
+        let (dgb, dr) = rest.split_at_mut(4 * ch);
         for (c, &(_, _, sg, sgx)) in per.iter().enumerate() {
             dgb[c] = sgx as f32;
             dgb[ch + c] = sg as f32;
@@ -322,12 +318,12 @@ impl CustomOp3 for BnBackward {
                 }
             });
         }
-        Ok((CpuStorage::F32(out), Shape::from(len + 2 * ch + extra)))
+        Ok((CpuStorage::F32(out), Shape::from(len + 4 * ch + extra)))
     }
 }
 
-/// Per-channel `(mean, unbiased variance)` of `(B, C, H, W)` data as a `(2, C)` tensor (no
-/// gradient): what the running statistics are updated with.
+/// Per-channel `(mean, biased variance)` of `(B, C, H, W)` data as a `(2, C)` tensor (no
+/// gradient), computed once per BatchNorm pass and shared by its forward and backward.
 struct ChannelStats;
 
 impl CustomOp1 for ChannelStats {
@@ -338,13 +334,12 @@ impl CustomOp1 for ChannelStats {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let dims = dims4(l)?;
         let x = f32_slice(s, l, "batch norm input")?;
-        let n = (dims.0 * dims.2) as f64;
         let stats: Vec<(f64, f64)> = (0..dims.1)
             .into_par_iter()
             .map(|c| channel_stats(x, dims, c))
             .collect();
         let mut out: Vec<f32> = stats.iter().map(|s| s.0 as f32).collect();
-        out.extend(stats.iter().map(|s| (s.1 * n / (n - 1.0)) as f32));
+        out.extend(stats.iter().map(|s| s.1 as f32));
         Ok((CpuStorage::F32(out), Shape::from((2, dims.1))))
     }
 }
@@ -360,12 +355,16 @@ pub fn batch_norm_train(
     eps: f64,
 ) -> Result<(Tensor, Tensor)> {
     let z = z.contiguous()?;
-    let gb = Tensor::stack(&[gamma, beta], 0)?;
+    let (b, _, h, w) = z.dims4()?;
+    let stats = z.detach().apply_op1_no_bwd(&ChannelStats)?;
+    // gamma, beta (trained) and the detached statistics in one (4, C) block.
+    let params = Tensor::cat(&[&Tensor::stack(&[gamma, beta], 0)?, &stats], 0)?;
     let op = BnAct { eps, relu };
     let y = match residual {
-        Some(r) => z.apply_op3(&gb, &r.contiguous()?, op)?,
-        None => z.apply_op2(&gb, op)?,
+        Some(r) => z.apply_op3(&params, &r.contiguous()?, op)?,
+        None => z.apply_op2(&params, op)?,
     };
-    let stats = z.detach().apply_op1_no_bwd(&ChannelStats)?;
-    Ok((y, stats))
+    let n = (b * h * w) as f64;
+    let unbiased = Tensor::stack(&[stats.get(0)?, (stats.get(1)? * (n / (n - 1.0)))?], 0)?;
+    Ok((y, unbiased))
 }

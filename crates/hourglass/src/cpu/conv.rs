@@ -4,11 +4,11 @@
 //! threads (one GEMM per image); a batch smaller than the thread count parallelizes the GEMM.
 //! The input gradient is only computed when the input needs one (never for the data batch).
 
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::storage::f32_slice;
+use super::storage::{f32_slice, on_cpu_f32};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Geom {
@@ -510,7 +510,7 @@ impl CustomOp2 for ConvBackwardWeight {
 /// `conv2d(x, w)` with square kernel, `stride` and zero `padding`: the fast kernels for f32 on
 /// the CPU, candle's conv otherwise.
 pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
-    if !x.device().is_cpu() || x.dtype() != DType::F32 || w.dtype() != DType::F32 {
+    if !on_cpu_f32(x) || !on_cpu_f32(w) {
         return x.conv2d(w, padding, stride, 1, 1);
     }
     x.contiguous()?.apply_op2(

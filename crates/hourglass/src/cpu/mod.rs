@@ -10,3 +10,4 @@ mod storage;
 pub use batch_norm::batch_norm_train;
 pub use conv::conv2d;
 pub use pool::{max_pool2, max_pool2_by_reduction, upsample2};
+pub use storage::on_cpu_f32;

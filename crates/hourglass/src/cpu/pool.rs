@@ -5,14 +5,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::storage::f32_slice;
-
-fn dims(l: &Layout, what: &str) -> Result<(usize, usize, usize, usize)> {
-    let &[b, c, h, w] = l.dims() else {
-        candle_core::bail!("{what}: expected (B, C, H, W), got {:?}", l.dims());
-    };
-    Ok((b, c, h, w))
-}
+use super::storage::{f32_slice, nchw, on_cpu_f32};
 
 /// Index (0..4) of the first maximum of a 2x2 window.
 #[inline]
@@ -39,7 +32,7 @@ impl CustomOp1 for MaxPool2 {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (b, c, h, w) = dims(l, "max-pool")?;
+        let (b, c, h, w) = nchw(l, "max-pool")?;
         let x = f32_slice(s, l, "max-pool input")?;
         let (oh, ow) = (h / 2, w / 2);
         let mut out = vec![0f32; b * c * oh * ow];
@@ -83,7 +76,7 @@ impl candle_core::CustomOp2 for MaxPool2Backward {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (b, c, h, w) = dims(l1, "max-pool backward")?;
+        let (b, c, h, w) = nchw(l1, "max-pool backward")?;
         let (oh, ow) = (h / 2, w / 2);
         if l2.dims() != [b, c, oh, ow] {
             candle_core::bail!(
@@ -119,7 +112,7 @@ impl CustomOp1 for Upsample2 {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (b, c, h, w) = dims(l, "upsample")?;
+        let (b, c, h, w) = nchw(l, "upsample")?;
         let x = f32_slice(s, l, "upsample input")?;
         let (oh, ow) = (2 * h, 2 * w);
         let mut out = vec![0f32; b * c * oh * ow];
@@ -155,7 +148,7 @@ impl CustomOp1 for SumPool2 {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (b, c, h, w) = dims(l, "upsample backward")?;
+        let (b, c, h, w) = nchw(l, "upsample backward")?;
         let g = f32_slice(s, l, "upsample output gradient")?;
         let (oh, ow) = (h / 2, w / 2);
         let mut out = vec![0f32; b * c * oh * ow];
@@ -172,13 +165,9 @@ impl CustomOp1 for SumPool2 {
     }
 }
 
-fn fast(x: &Tensor) -> bool {
-    x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() == 4
-}
-
 /// 2x2 max-pooling, stride 2 (odd trailing rows / columns dropped, as PyTorch).
 pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
-    if !fast(x) {
+    if !(on_cpu_f32(x) && x.rank() == 4) {
         return max_pool2_by_reduction(x);
     }
     x.contiguous()?.apply_op1(MaxPool2)
@@ -203,7 +192,7 @@ pub fn max_pool2_by_reduction(x: &Tensor) -> Result<Tensor> {
 
 /// Nearest-neighbour x2 upsampling.
 pub fn upsample2(x: &Tensor) -> Result<Tensor> {
-    if !fast(x) {
+    if !(on_cpu_f32(x) && x.rank() == 4) {
         return crate::ops::upsample_nearest2x(x);
     }
     x.contiguous()?.apply_op1(Upsample2)
