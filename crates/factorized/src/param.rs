@@ -23,6 +23,12 @@ pub enum FactorizedTensor {
     Cp { weights: Var, factors: Vec<Var> },
     /// Cores `(r_{k-1}, I_k, r_k)` with `r_0 = r_N = 1`.
     Tt { cores: Vec<Var> },
+    /// Independent tensors for the slices along the leading modes `lead` (the layer-by-layer
+    /// baseline: one factorized kernel per layer), in C order of the leading index.
+    Slices {
+        lead: Vec<usize>,
+        slices: Vec<FactorizedTensor>,
+    },
 }
 
 fn var(a: ArrayD<f64>, dtype: DType, device: &Device) -> Result<Var> {
@@ -99,6 +105,31 @@ impl FactorizedTensor {
         Self::from_tt(&TtTensor { cores }, dtype, device)
     }
 
+    /// One tensor per slice along the leading modes `lead` (`prod(lead)` of them, C order), all
+    /// of the same shape and none of them itself sliced.
+    pub fn slices(lead: Vec<usize>, slices: Vec<FactorizedTensor>) -> Result<Self> {
+        let count: usize = lead.iter().product();
+        if slices.len() != count || count == 0 {
+            candle_core::bail!(
+                "{} slice tensors for leading modes {lead:?} ({count} slices)",
+                slices.len()
+            );
+        }
+        let first = slices[0].shape()?;
+        for (l, t) in slices.iter().enumerate() {
+            if matches!(t, Self::Slices { .. }) {
+                candle_core::bail!("slice {l} is itself sliced");
+            }
+            if t.shape()? != first {
+                candle_core::bail!(
+                    "slice {l} has shape {:?}, slice 0 has {first:?}",
+                    t.shape()?
+                );
+            }
+        }
+        Ok(Self::Slices { lead, slices })
+    }
+
     /// The parts with the names they are saved under (`full`, `core`, `factors.k`, `weights`,
     /// `cores.k`), in a fixed order.
     pub fn named_vars(&self) -> Vec<(String, Var)> {
@@ -121,6 +152,15 @@ impl FactorizedTensor {
                 v
             }
             Self::Tt { cores } => indexed("cores", cores),
+            Self::Slices { slices, .. } => slices
+                .iter()
+                .enumerate()
+                .flat_map(|(l, t)| {
+                    t.named_vars()
+                        .into_iter()
+                        .map(move |(name, v)| (format!("slices.{l}.{name}"), v))
+                })
+                .collect(),
         }
     }
 
@@ -137,6 +177,7 @@ impl FactorizedTensor {
                 factors.iter().map(|f| f.dim(0)).collect()
             }
             Self::Tt { cores } => cores.iter().map(|c| c.dim(1)).collect(),
+            Self::Slices { lead, slices } => Ok([lead.clone(), slices[0].shape()?].concat()),
         }
     }
 
@@ -147,6 +188,18 @@ impl FactorizedTensor {
             Self::Tucker { core, factors } => tucker_to_tensor(core, &as_tensors(factors)),
             Self::Cp { weights, factors } => cp_to_tensor(weights, &as_tensors(factors)),
             Self::Tt { cores } => tt_to_tensor(&as_tensors(cores)),
+            Self::Slices { .. } => {
+                let parts = self.slice_tensors()?;
+                Tensor::stack(&parts, 0)?.reshape(self.shape()?)
+            }
+        }
+    }
+
+    /// Every slice reconstructed (for [`FactorizedTensor::Slices`]; one tensor otherwise).
+    fn slice_tensors(&self) -> Result<Vec<Tensor>> {
+        match self {
+            Self::Slices { slices, .. } => slices.iter().map(|t| t.to_tensor()).collect(),
+            _ => Ok(vec![self.to_tensor()?]),
         }
     }
 
@@ -183,6 +236,26 @@ impl FactorizedTensor {
                     t = t.get(i)?;
                 }
                 Ok(t)
+            }
+            Self::Slices { lead, slices } => {
+                if m < lead.len() {
+                    // Part of the leading index: the slices it covers, reconstructed.
+                    let mut t = self.to_tensor()?;
+                    for &i in idx {
+                        t = t.get(i)?;
+                    }
+                    return Ok(t);
+                }
+                let flat = idx[..lead.len()]
+                    .iter()
+                    .zip(lead)
+                    .fold(0, |acc, (&i, &n)| acc * n + i);
+                let inner = &idx[lead.len()..];
+                if inner.is_empty() {
+                    slices[flat].to_tensor()
+                } else {
+                    slices[flat].index_leading(inner)
+                }
             }
             Self::Tucker { core, factors } => {
                 // Contract the leading modes with one row of their factor each, then expand.

@@ -1,6 +1,8 @@
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::budget;
+
 /// A configuration that cannot build a network, with what is allowed.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ConfigError {
@@ -69,15 +71,64 @@ pub enum Parametrization {
     Cp(usize),
     /// Tensor train with the 9 ranks `(1, r1, .., r7, 1)`.
     Tt(Vec<usize>),
+    /// CP with the largest rank within the compression.
+    CpCompression(f64),
+    /// Tensor train with the largest uniform rank (clamped) within the compression.
+    TtCompression(f64),
+    /// The layer-by-layer baseline: every 3x3 kernel `(f_out, f_in, h, w)` its own Tucker
+    /// tensor with these 4 ranks.
+    LayerTucker(Vec<usize>),
+    /// Every kernel its own CP tensor of this rank.
+    LayerCp(usize),
+    /// Every kernel its own tensor train with the 5 ranks `(1, r1, r2, r3, 1)`.
+    LayerTt(Vec<usize>),
+    /// Every kernel its own tensor of this kind, ranks giving at least this compression of each
+    /// kernel (so of the whole tensor).
+    LayerCompression(LayerKind, f64),
+}
+
+/// The decomposition of each kernel in the layer-by-layer baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LayerKind {
+    Tucker,
+    Cp,
+    Tt,
 }
 
 /// The parametrization with its ranks settled and checked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Resolved {
     Dense,
-    Tucker { ranks: [usize; 8] },
-    Cp { rank: usize },
-    Tt { ranks: [usize; 9] },
+    Tucker {
+        ranks: [usize; 8],
+    },
+    Cp {
+        rank: usize,
+    },
+    Tt {
+        ranks: [usize; 9],
+    },
+    /// One Tucker tensor per kernel, ranks of `(f_out, f_in, h, w)`.
+    LayerTucker {
+        ranks: [usize; 4],
+    },
+    LayerCp {
+        rank: usize,
+    },
+    LayerTt {
+        ranks: [usize; 5],
+    },
+}
+
+impl Resolved {
+    /// Whether the kernels are factorized one by one (the layer-by-layer baseline) instead of
+    /// as one tensor.
+    pub fn per_layer(&self) -> bool {
+        matches!(
+            self,
+            Resolved::LayerTucker { .. } | Resolved::LayerCp { .. } | Resolved::LayerTt { .. }
+        )
+    }
 }
 
 /// Presets of the issue: `mpii` (2 stacks, features 128, input 256) and `small` (1 stack,
@@ -215,17 +266,21 @@ impl HourglassConfig {
         [stack, level - 1, path as usize, conv]
     }
 
+    /// `(f, f, k, k)`: the shape of one tensorized conv's kernel.
+    pub fn layer_shape(&self) -> [usize; 4] {
+        let f = self.features;
+        [f, f, self.kernel, self.kernel]
+    }
+
     /// TT ranks `(1, r, .., r, 1)` with each inner rank clamped to what the tensor allows there
     /// (`min(r, prod I_{<k}, prod I_{>=k})`, as TensorLy clamps).
     pub fn tt_uniform_ranks(&self, r: usize) -> Vec<usize> {
-        let shape = self.tensor_shape();
-        let mut ranks = vec![1; 9];
-        for (k, rank) in ranks.iter_mut().enumerate().take(8).skip(1) {
-            let left: usize = shape[..k].iter().product();
-            let right: usize = shape[k..].iter().product();
-            *rank = r.min(left).min(right);
-        }
-        ranks
+        budget::tt_uniform_ranks(&self.tensor_shape(), r)
+    }
+
+    /// The same for the 5 ranks of one kernel's tensor train (layer-by-layer baseline).
+    pub fn layer_tt_uniform_ranks(&self, r: usize) -> Vec<usize> {
+        budget::tt_uniform_ranks(&self.layer_shape(), r)
     }
 
     /// Number of tensorized convs (`n_stacks * hg_depth * 3 * b_depth`).
@@ -312,6 +367,84 @@ impl HourglassConfig {
                 }
                 Resolved::Tt { ranks }
             }
+            Parametrization::CpCompression(c) => Resolved::Cp {
+                rank: budget::cp_rank_for_compression(&shape, c)
+                    .map_err(|e| ConfigError::Compression(c, e))?,
+            },
+            Parametrization::TtCompression(c) => {
+                let r = budget::tt_ranks_for_compression(&shape, c)
+                    .map_err(|e| ConfigError::Compression(c, e))?;
+                Resolved::Tt {
+                    ranks: r.try_into().expect("9 ranks"),
+                }
+            }
+            Parametrization::LayerTucker(r) => {
+                let layer = self.layer_shape();
+                let ranks: [usize; 4] =
+                    r.as_slice()
+                        .try_into()
+                        .map_err(|_| ConfigError::RankCount {
+                            what: "a per-layer Tucker kernel (f_out, f_in, h, w)",
+                            expected: 4,
+                            got: r.len(),
+                        })?;
+                for (k, (&rank, &size)) in ranks.iter().zip(&layer).enumerate() {
+                    check(k + 4, rank, size)?;
+                }
+                Resolved::LayerTucker { ranks }
+            }
+            Parametrization::LayerCp(rank) => {
+                if rank == 0 {
+                    return Err(ConfigError::Rank {
+                        mode: 0,
+                        name: "cp",
+                        rank,
+                        allowed: "must be at least 1".into(),
+                    });
+                }
+                Resolved::LayerCp { rank }
+            }
+            Parametrization::LayerTt(r) => {
+                let layer = self.layer_shape();
+                let ranks: [usize; 5] =
+                    r.as_slice()
+                        .try_into()
+                        .map_err(|_| ConfigError::RankCount {
+                            what: "a per-layer tensor train (1, r1, r2, r3, 1)",
+                            expected: 5,
+                            got: r.len(),
+                        })?;
+                if ranks[0] != 1 || ranks[4] != 1 {
+                    return Err(ConfigError::Rank {
+                        mode: 0,
+                        name: "boundary",
+                        rank: if ranks[0] != 1 { ranks[0] } else { ranks[4] },
+                        allowed: "the first and last TT ranks must be 1".into(),
+                    });
+                }
+                for k in 1..4 {
+                    check(k + 4, ranks[k], budget::tt_max_rank(&layer, k))?;
+                }
+                Resolved::LayerTt { ranks }
+            }
+            Parametrization::LayerCompression(kind, c) => {
+                let layer = self.layer_shape();
+                let err = |e: String| ConfigError::Compression(c, e);
+                match kind {
+                    LayerKind::Tucker => Resolved::LayerTucker {
+                        ranks: budget::tucker2_ranks_for_compression(&layer, c).map_err(err)?,
+                    },
+                    LayerKind::Cp => Resolved::LayerCp {
+                        rank: budget::cp_rank_for_compression(&layer, c).map_err(err)?,
+                    },
+                    LayerKind::Tt => Resolved::LayerTt {
+                        ranks: budget::tt_ranks_for_compression(&layer, c)
+                            .map_err(err)?
+                            .try_into()
+                            .expect("5 ranks"),
+                    },
+                }
+            }
         })
     }
 
@@ -326,8 +459,17 @@ impl HourglassConfig {
         match &self.param {
             Resolved::Dense => self.tensor_params(),
             Resolved::Tucker { ranks } => tnet_tucker::tucker_params(&shape, ranks),
-            Resolved::Cp { rank } => rank + rank * shape.iter().sum::<usize>(),
-            Resolved::Tt { ranks } => (0..8).map(|k| ranks[k] * shape[k] * ranks[k + 1]).sum(),
+            Resolved::Cp { rank } => budget::cp_params(&shape, *rank),
+            Resolved::Tt { ranks } => budget::tt_params(&shape, ranks),
+            Resolved::LayerTucker { ranks } => {
+                self.layer_count() * tnet_tucker::tucker_params(&self.layer_shape(), ranks)
+            }
+            Resolved::LayerCp { rank } => {
+                self.layer_count() * budget::cp_params(&self.layer_shape(), *rank)
+            }
+            Resolved::LayerTt { ranks } => {
+                self.layer_count() * budget::tt_params(&self.layer_shape(), ranks)
+            }
         }
     }
 
@@ -383,32 +525,17 @@ impl HourglassConfig {
 
     /// FLOPs of rebuilding the dense tensor from the parametrization (0 for dense).
     pub fn reconstruction_flops(&self) -> f64 {
-        let shape = self.tensor_shape().map(|v| v as f64);
+        let shape = self.tensor_shape();
+        let layer = self.layer_shape();
+        let layers = self.layer_count() as f64;
         match &self.param {
             Resolved::Dense => 0.0,
-            Resolved::Tucker { ranks } => {
-                // Mode products from the core, least expanding first (as tnet-tensor orders them).
-                let mut cur: Vec<f64> = ranks.iter().map(|&r| r as f64).collect();
-                let mut order: Vec<usize> = (0..8).collect();
-                order.sort_by(|&a, &b| (shape[a] / cur[a]).total_cmp(&(shape[b] / cur[b])));
-                let mut flops = 0.0;
-                for m in order {
-                    let size: f64 = cur.iter().product();
-                    flops += 2.0 * size * shape[m];
-                    cur[m] = shape[m];
-                }
-                flops
-            }
-            Resolved::Cp { rank } => 2.0 * *rank as f64 * shape.iter().product::<f64>(),
-            Resolved::Tt { ranks } => {
-                let mut rows = shape[0];
-                let mut flops = 0.0;
-                for k in 1..8 {
-                    flops += 2.0 * rows * ranks[k] as f64 * shape[k] * ranks[k + 1] as f64;
-                    rows *= shape[k];
-                }
-                flops
-            }
+            Resolved::Tucker { ranks } => budget::tucker_flops(&shape, ranks),
+            Resolved::Cp { rank } => budget::cp_flops(&shape, *rank),
+            Resolved::Tt { ranks } => budget::tt_flops(&shape, ranks),
+            Resolved::LayerTucker { ranks } => layers * budget::tucker_flops(&layer, ranks),
+            Resolved::LayerCp { rank } => layers * budget::cp_flops(&layer, *rank),
+            Resolved::LayerTt { ranks } => layers * budget::tt_flops(&layer, ranks),
         }
     }
 }

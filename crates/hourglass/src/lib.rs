@@ -42,6 +42,7 @@
 //! ```
 
 mod batch_norm;
+pub mod budget;
 mod config;
 pub mod cpu;
 mod kernels;
@@ -52,7 +53,8 @@ mod params;
 
 pub use batch_norm::{BN_EPS, BN_MOMENTUM, BatchNorm2d};
 pub use config::{
-    ConfigError, Head, HourglassConfig, MODE_NAMES, Parametrization, Path, Preset, Resolved,
+    ConfigError, Head, HourglassConfig, LayerKind, MODE_NAMES, Parametrization, Path, Preset,
+    Resolved,
 };
 pub use kernels::{KernelMode, Kernels};
 pub use network::{NetOptions, TNet, init_tensor};

@@ -502,5 +502,31 @@ pub fn init_tensor(
             let cores = init_tt(&shape, ranks, std, seed);
             FactorizedTensor::tt_parts(cores, dtype, device)
         }
+        Resolved::LayerTucker { .. } | Resolved::LayerCp { .. } | Resolved::LayerTt { .. } => {
+            // Each kernel drawn on its own, reconstructing to the Kaiming std exactly.
+            let layer = cfg.layer_shape();
+            let slices = (0..cfg.layer_count())
+                .map(|l| {
+                    let seed = seed ^ (l as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    match &cfg.param {
+                        Resolved::LayerTucker { ranks } => {
+                            let (core, factors) = init_tucker(&layer, ranks, std, seed);
+                            FactorizedTensor::tucker_parts(core, factors, dtype, device)
+                        }
+                        Resolved::LayerCp { rank } => {
+                            let (w, factors) = init_cp(&layer, *rank, std, seed);
+                            FactorizedTensor::cp_parts(w, factors, dtype, device)
+                        }
+                        Resolved::LayerTt { ranks } => FactorizedTensor::tt_parts(
+                            init_tt(&layer, ranks, std, seed),
+                            dtype,
+                            device,
+                        ),
+                        other => candle_core::bail!("{other:?} is not a per-layer parametrization"),
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            FactorizedTensor::slices(shape[..4].to_vec(), slices)
+        }
     }
 }

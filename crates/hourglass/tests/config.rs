@@ -147,3 +147,80 @@ fn bad_configurations_say_what_is_allowed() {
             .is_err()
     );
 }
+
+/// The layer-by-layer baseline's counts by hand, and the budget rules: the compression asked
+/// for is reached, as closely as the next rank up would overshoot.
+#[test]
+fn per_layer_counts_and_budgets() {
+    let small = HourglassConfig::preset(Preset::Small).unwrap();
+    assert_eq!(small.layer_shape(), [32, 32, 3, 3]);
+    let lt = small
+        .with_param(Parametrization::LayerTucker(vec![7, 7, 3, 3]))
+        .unwrap();
+    // Per kernel: core 7*7*3*3 = 441, factors 32*7*2 + 3*3*2 = 466; 24 kernels.
+    assert_eq!(lt.param_count(), 24 * (441 + 466));
+    let lc = small.with_param(Parametrization::LayerCp(12)).unwrap();
+    assert_eq!(lc.param_count(), 24 * (12 + 12 * (32 + 32 + 3 + 3)));
+    let ltt = small
+        .with_param(Parametrization::LayerTt(vec![1, 5, 4, 3, 1]))
+        .unwrap();
+    assert_eq!(
+        ltt.param_count(),
+        24 * (32 * 5 + 5 * 32 * 4 + 4 * 3 * 3 + 3 * 3)
+    );
+    for c in [2.0, 4.0, 10.0, 30.0] {
+        let layer = |kind| {
+            small
+                .with_param(Parametrization::LayerCompression(kind, c))
+                .unwrap()
+        };
+        let tucker = layer(tnet_hourglass::LayerKind::Tucker);
+        match tucker.param {
+            // Tucker-2: whole spatial modes, one channel rank; one more would break the budget.
+            Resolved::LayerTucker {
+                ranks: [a, b, 3, 3],
+            } => {
+                assert_eq!(a, b);
+                let next = (a + 1) * (a + 1) * 9 + 2 * 32 * (a + 1) + 18;
+                assert!(
+                    24.0 * next as f64 > 221_184.0 / c,
+                    "{c}: rank {a} not the largest"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let cp = layer(tnet_hourglass::LayerKind::Cp);
+        let tt = layer(tnet_hourglass::LayerKind::Tt);
+        let whole_cp = small.with_param(Parametrization::CpCompression(c)).unwrap();
+        let whole_tt = small.with_param(Parametrization::TtCompression(c)).unwrap();
+        for cfg in [&tucker, &cp, &tt, &whole_cp, &whole_tt] {
+            assert!(cfg.compression_ratio() >= c, "{:?} at {c}", cfg.param);
+            // Within 1.5x of the target: the budget is used, not wasted.
+            assert!(cfg.compression_ratio() < 1.5 * c, "{:?} at {c}", cfg.param);
+        }
+        if let Resolved::Cp { rank } = whole_cp.param {
+            // One more rank would cost 1 + sum(I) = 1 + 80 parameters over the budget.
+            assert!(((rank + 1) * 81) as f64 > 221_184.0 / c);
+        }
+    }
+    // Bad per-layer ranks name the mode.
+    let err = small
+        .with_param(Parametrization::LayerTucker(vec![7, 7, 4, 3]))
+        .unwrap_err();
+    assert!(err.to_string().contains("mode 6 (h)"), "{err}");
+    let err = small
+        .with_param(Parametrization::LayerTt(vec![2, 5, 4, 3, 1]))
+        .unwrap_err();
+    assert!(err.to_string().contains("first and last"), "{err}");
+    let err = small
+        .with_param(Parametrization::LayerTucker(vec![7, 7, 3]))
+        .unwrap_err();
+    assert!(err.to_string().contains("needs 4 ranks"), "{err}");
+    let err = small
+        .with_param(Parametrization::LayerCompression(
+            tnet_hourglass::LayerKind::Tucker,
+            1000.0,
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("out of reach"), "{err}");
+}

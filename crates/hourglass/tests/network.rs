@@ -163,6 +163,9 @@ fn split_backward_equals_plain_autograd() {
         Parametrization::Tucker(vec![1, 2, 2, 2, 3, 3, 2, 2]),
         Parametrization::Cp(5),
         Parametrization::Tt(vec![1, 1, 2, 3, 2, 3, 3, 2, 1]),
+        Parametrization::LayerTucker(vec![2, 3, 3, 2]),
+        Parametrization::LayerCp(3),
+        Parametrization::LayerTt(vec![1, 2, 3, 2, 1]),
     ] {
         let cfg = tiny(1, pose, param.clone());
         let net = TNet::new(&cfg, &NetOptions::default(), &Device::Cpu).unwrap();
@@ -198,6 +201,9 @@ fn layers_take_the_spec_slice() {
         Parametrization::Tucker(vec![2, 2, 2, 2, 3, 3, 2, 2]),
         Parametrization::Cp(4),
         Parametrization::Tt(vec![1, 2, 2, 3, 2, 3, 3, 2, 1]),
+        Parametrization::LayerTucker(vec![2, 2, 3, 3]),
+        Parametrization::LayerCp(3),
+        Parametrization::LayerTt(vec![1, 2, 3, 2, 1]),
     ] {
         let cfg = tiny(2, pose, param.clone());
         let net = TNet::new(&cfg, &NetOptions::default(), &Device::Cpu).unwrap();
@@ -215,6 +221,11 @@ fn layers_take_the_spec_slice() {
                         assert_eq!(by_parts.dims(), [4, 4, 3, 3]);
                         assert!(max_abs_diff(&by_parts, &by_full) < 1e-6, "{param:?}");
                         assert!(max_abs_diff(used, &by_full) == 0.0, "{param:?}");
+                        if let FactorizedTensor::Slices { slices, .. } = net.tensor() {
+                            // Layer by layer: the kernel is its own tensor's reconstruction.
+                            let own = slices[cfg.flat_layer(s, n, path, i)].to_tensor().unwrap();
+                            assert!(max_abs_diff(&own, &by_full) == 0.0, "{param:?}");
+                        }
                     }
                 }
             }
@@ -309,6 +320,9 @@ fn parameter_counts_match_the_config_formulas() {
         Parametrization::Tucker(vec![1, 2, 2, 2, 8, 8, 2, 3]),
         Parametrization::Cp(7),
         Parametrization::Tt(vec![1, 2, 4, 4, 8, 8, 6, 3, 1]),
+        Parametrization::LayerTucker(vec![4, 5, 3, 2]),
+        Parametrization::LayerCp(5),
+        Parametrization::LayerTt(vec![1, 3, 6, 3, 1]),
     ] {
         let cfg = HourglassConfig::new(2, 2, 2, 16, pose, 16, param.clone()).unwrap();
         let net = TNet::new(&cfg, &NetOptions::default(), &Device::Cpu).unwrap();
@@ -448,6 +462,7 @@ fn tiny_network_overfits_one_batch() {
         Parametrization::Tucker(vec![1, 2, 3, 2, 6, 6, 3, 3]),
         Parametrization::Cp(12),
         Parametrization::Tt(vec![1, 1, 2, 3, 6, 12, 6, 3, 1]),
+        Parametrization::LayerTucker(vec![4, 4, 3, 3]),
     ] {
         let cfg =
             HourglassConfig::new(1, 2, 2, 8, Head::Pose { joints: 2 }, 16, param.clone()).unwrap();

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use tnet_hourglass::{HourglassConfig, Parametrization, Preset};
+use tnet_hourglass::{HourglassConfig, LayerKind, Parametrization, Preset};
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum PresetArg {
@@ -16,6 +16,10 @@ pub enum ParamArg {
     Tucker,
     Cp,
     Tt,
+    /// Layer-by-layer baseline: each 3x3 kernel its own Tucker tensor.
+    LayerTucker,
+    LayerCp,
+    LayerTt,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -32,13 +36,13 @@ pub struct NetArgs {
     /// Parametrization of the kernel tensor.
     #[arg(long, value_enum, default_value = "dense")]
     pub param: ParamArg,
-    /// Tucker: 8 ranks; TT: 9 ranks (1, r1, .., r7, 1).
+    /// Tucker: 8 ranks; TT: 9 ranks (1, r1, .., r7, 1); layer-tucker: 4; layer-tt: 5.
     #[arg(long, value_delimiter = ',')]
     pub ranks: Option<Vec<usize>>,
     /// CP rank (or one TT rank for every inner bond).
     #[arg(long)]
     pub rank: Option<usize>,
-    /// Tucker: ranks giving at least this compression of the tensor.
+    /// Ranks giving at least this compression of the tensor (any parametrization but dense).
     #[arg(long)]
     pub compression: Option<f64>,
 }
@@ -72,10 +76,36 @@ impl NetArgs {
                 bail!("--param tucker needs exactly one of --ranks r1,..,r8 or --compression X")
             }
             (ParamArg::Cp, None, Some(r), None) => Parametrization::Cp(r),
-            (ParamArg::Cp, ..) => bail!("--param cp needs --rank R"),
+            (ParamArg::Cp, None, None, Some(c)) => Parametrization::CpCompression(c),
+            (ParamArg::Cp, ..) => {
+                bail!("--param cp needs exactly one of --rank R or --compression X")
+            }
             (ParamArg::Tt, Some(r), None, None) => Parametrization::Tt(r.clone()),
             (ParamArg::Tt, None, Some(r), None) => Parametrization::Tt(cfg.tt_uniform_ranks(r)),
-            (ParamArg::Tt, ..) => bail!("--param tt needs --ranks 1,r1,..,r7,1 or --rank R"),
+            (ParamArg::Tt, None, None, Some(c)) => Parametrization::TtCompression(c),
+            (ParamArg::Tt, ..) => {
+                bail!(
+                    "--param tt needs exactly one of --ranks 1,r1,..,r7,1, --rank R or --compression X"
+                )
+            }
+            (ParamArg::LayerTucker, Some(r), None, None) => Parametrization::LayerTucker(r.clone()),
+            (ParamArg::LayerCp, None, Some(r), None) => Parametrization::LayerCp(r),
+            (ParamArg::LayerTt, Some(r), None, None) => Parametrization::LayerTt(r.clone()),
+            (ParamArg::LayerTt, None, Some(r), None) => {
+                Parametrization::LayerTt(cfg.layer_tt_uniform_ranks(r))
+            }
+            (ParamArg::LayerTucker, None, None, Some(c)) => {
+                Parametrization::LayerCompression(LayerKind::Tucker, c)
+            }
+            (ParamArg::LayerCp, None, None, Some(c)) => {
+                Parametrization::LayerCompression(LayerKind::Cp, c)
+            }
+            (ParamArg::LayerTt, None, None, Some(c)) => {
+                Parametrization::LayerCompression(LayerKind::Tt, c)
+            }
+            (ParamArg::LayerTucker | ParamArg::LayerCp | ParamArg::LayerTt, ..) => bail!(
+                "--param layer-* needs exactly one of --compression X, --ranks (layer-tucker: 4, layer-tt: 1,r1,r2,r3,1) or --rank R (layer-cp, layer-tt)"
+            ),
         };
         let cfg = cfg.with_param(param).context("parametrization")?;
         Ok(cfg)

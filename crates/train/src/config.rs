@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tnet_hourglass::{Head, HourglassConfig, Parametrization, Preset};
+use tnet_hourglass::{Head, HourglassConfig, LayerKind, Parametrization, Preset};
 
 use crate::optim::OptimizerConfig;
 
@@ -63,6 +63,13 @@ pub enum ParamName {
     Tucker,
     Cp,
     Tt,
+    /// The layer-by-layer baseline: each 3x3 kernel its own Tucker / CP / TT tensor.
+    #[serde(rename = "layer-tucker")]
+    LayerTucker,
+    #[serde(rename = "layer-cp")]
+    LayerCp,
+    #[serde(rename = "layer-tt")]
+    LayerTt,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,11 +79,11 @@ pub struct ModelConfig {
     pub stacks: Option<usize>,
     pub features: Option<usize>,
     pub param: ParamName,
-    /// Tucker: 8 ranks; TT: 9 (1, r1, .., r7, 1).
+    /// Tucker: 8 ranks; TT: 9 (1, r1, .., r7, 1); layer-tucker: 4; layer-tt: 5 (1, r1, r2, r3, 1).
     pub ranks: Option<Vec<usize>>,
-    /// CP rank.
+    /// CP rank (whole tensor or per layer), or one TT rank for every inner bond.
     pub rank: Option<usize>,
-    /// Tucker: ranks reaching at least this compression of the tensor.
+    /// Ranks reaching at least this compression of the tensor (every parametrization but dense).
     pub compression: Option<f64>,
     /// Tucker tensor dropout probability, applied to every mode of rank > 1.
     pub tensor_dropout: f64,
@@ -293,16 +300,47 @@ impl TrainConfig {
                 ));
             }
             (ParamName::Cp, None, Some(r), None) => Parametrization::Cp(r),
+            (ParamName::Cp, None, None, Some(c)) => Parametrization::CpCompression(c),
             (ParamName::Cp, ..) => {
                 return Err(ConfigError::Invalid(
-                    "model.param = \"cp\" needs model.rank only".into(),
+                    "model.param = \"cp\" needs exactly one of model.rank or model.compression"
+                        .into(),
                 ));
             }
             (ParamName::Tt, Some(r), None, None) => Parametrization::Tt(r.clone()),
-            (ParamName::Tt, None, Some(r), None) => Parametrization::Tt(tt_uniform(&base, m, r)?),
+            (ParamName::Tt, None, Some(r), None) => {
+                Parametrization::Tt(sized(&base, m, r)?.tt_uniform_ranks(r))
+            }
+            (ParamName::Tt, None, None, Some(c)) => Parametrization::TtCompression(c),
             (ParamName::Tt, ..) => {
                 return Err(ConfigError::Invalid(
-                    "model.param = \"tt\" needs model.ranks (9) or model.rank".into(),
+                    "model.param = \"tt\" needs exactly one of model.ranks (9), model.rank or model.compression".into(),
+                ));
+            }
+            (ParamName::LayerTucker, Some(r), None, None) => {
+                Parametrization::LayerTucker(r.clone())
+            }
+            (ParamName::LayerCp, None, Some(r), None) => Parametrization::LayerCp(r),
+            (ParamName::LayerTt, Some(r), None, None) => Parametrization::LayerTt(r.clone()),
+            (ParamName::LayerTt, None, Some(r), None) => {
+                Parametrization::LayerTt(sized(&base, m, r)?.layer_tt_uniform_ranks(r))
+            }
+            (
+                kind @ (ParamName::LayerTucker | ParamName::LayerCp | ParamName::LayerTt),
+                None,
+                None,
+                Some(c),
+            ) => {
+                let kind = match kind {
+                    ParamName::LayerTucker => LayerKind::Tucker,
+                    ParamName::LayerCp => LayerKind::Cp,
+                    _ => LayerKind::Tt,
+                };
+                Parametrization::LayerCompression(kind, c)
+            }
+            (ParamName::LayerTucker | ParamName::LayerCp | ParamName::LayerTt, ..) => {
+                return Err(ConfigError::Invalid(
+                    "model.param = \"layer-*\" needs exactly one of model.compression, model.ranks (layer-tucker: 4, layer-tt: 5) or model.rank (layer-cp, layer-tt)".into(),
                 ));
             }
         };
@@ -334,12 +372,12 @@ impl TrainConfig {
     }
 }
 
-/// `(1, r, .., r, 1)` clamped to the network's tensor.
-fn tt_uniform(
+/// The dense network of this size (for clamping a uniform TT `rank` `r` to its tensor).
+fn sized(
     base: &HourglassConfig,
     m: &ModelConfig,
     r: usize,
-) -> Result<Vec<usize>, ConfigError> {
+) -> Result<HourglassConfig, ConfigError> {
     let sized = HourglassConfig::new(
         m.stacks.unwrap_or(base.n_stacks),
         base.hg_depth,
@@ -355,7 +393,7 @@ fn tt_uniform(
             "model.rank: must be at least 1".into(),
         ));
     }
-    Ok(sized.tt_uniform_ranks(r))
+    Ok(sized)
 }
 
 /// toml's messages span lines (with a source excerpt): keep them to one.
