@@ -4,6 +4,7 @@ mod bench_decomp;
 mod bench_train;
 mod data;
 mod problems;
+mod study;
 mod tensorly;
 mod train;
 
@@ -25,6 +26,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The paper's experiments as one resumable job with a Markdown report: arguments pass
+    /// through to `tnet study` (--quick, --seeds N, --out docs/results/NAME, --data ..).
+    Study {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Time our decompositions against TensorLy 0.10.0 on the standard problems and print a table.
     BenchDecomp(bench_decomp::BenchArgs),
     /// Our training step against the PyTorch and JAX yardsticks, alternating, as a ratio table.
@@ -41,6 +48,7 @@ enum Command {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train { args } => train::run(&args),
+        Command::Study { args } => study::run(&args),
         Command::BenchDecomp(args) => bench_decomp::run(&args),
         Command::BenchTrain(args) => bench_train::run(&args),
         Command::TensorlyFixtures => tensorly::write_fixtures(),

@@ -8,6 +8,12 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 pub fn run(args: &[String]) -> Result<()> {
+    run_tnet("train", args, &[])
+}
+
+/// Builds `tnet` (release) and runs `tnet <command> <args..>` in the workspace root with the
+/// extra environment `env`, exiting with its status.
+pub fn run_tnet(command: &str, args: &[String], env: &[(&str, String)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = workspace_root();
     let status = Command::new(&cargo)
@@ -24,8 +30,9 @@ pub fn run(args: &[String]) -> Result<()> {
             .join(if cfg!(windows) { "tnet.exe" } else { "tnet" });
     let status = Command::new(&exe)
         .current_dir(&root)
-        .arg("train")
+        .arg(command)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .status()
         .with_context(|| format!("running {}", exe.display()))?;
     std::process::exit(status.code().unwrap_or(1));

@@ -9,6 +9,7 @@ mod eval_pckh;
 mod info;
 mod net_args;
 mod predict;
+mod study;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +44,9 @@ enum Command {
     Compress(compress::CompressArgs),
     /// Time one training step (forward + backward + RMSprop) on a fixed random batch.
     BenchStep(bench_step::BenchStepArgs),
+    /// The paper's experiments (per-mode study, methods across compression, face parsing) as
+    /// one resumable job writing a Markdown report with plots.
+    Study(study::StudyArgs),
 }
 
 fn main() {
@@ -57,6 +61,7 @@ fn main() {
         Command::Eval(args) => eval_model::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Compress(args) => compress::run(&args),
+        Command::Study(args) => study::run(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -13,6 +13,7 @@ pub mod plot;
 pub mod predict;
 mod progress;
 pub mod run;
+pub mod study;
 
 pub use config::TrainConfig;
 pub use optim::{Optimizer, OptimizerConfig};

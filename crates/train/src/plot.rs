@@ -36,6 +36,16 @@ fn glyph(c: char) -> Option<[u8; 7]> {
         'C' => [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E],
         'D' => [0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C],
         'E' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F],
+        'F' => [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10],
+        'J' => [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C],
+        'Q' => [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D],
+        'Z' => [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F],
+        '/' => [0x01, 0x01, 0x02, 0x04, 0x08, 0x10, 0x10],
+        '+' => [0, 0x04, 0x04, 0x1F, 0x04, 0x04, 0],
+        ':' => [0, 0x0C, 0x0C, 0, 0x0C, 0x0C, 0],
+        ',' => [0, 0, 0, 0, 0x0C, 0x04, 0x08],
+        '=' => [0, 0, 0x1F, 0, 0x1F, 0, 0],
+        '_' => [0, 0, 0, 0, 0, 0, 0x1F],
         'G' => [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F],
         'H' => [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11],
         'I' => [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E],
@@ -66,6 +76,10 @@ fn put(img: &mut RgbImage, x: i64, y: i64, c: Rgb<u8>) {
 
 /// Text at `(x, y)` (top-left), 2x scaled glyphs when `big`.
 fn text(img: &mut RgbImage, x: i64, y: i64, s: &str, big: bool) {
+    text_in(img, x, y, s, big, Rgb([0, 0, 0]));
+}
+
+fn text_in(img: &mut RgbImage, x: i64, y: i64, s: &str, big: bool, colour: Rgb<u8>) {
     let k = if big { 2 } else { 1 };
     for (i, ch) in s.chars().enumerate() {
         let Some(g) = glyph(ch) else { continue };
@@ -78,7 +92,7 @@ fn text(img: &mut RgbImage, x: i64, y: i64, s: &str, big: bool) {
                                 img,
                                 x + (i as i64 * 6 + col) * k + dx,
                                 y + row as i64 * k + dy,
-                                Rgb([0, 0, 0]),
+                                colour,
                             );
                         }
                     }
@@ -117,27 +131,79 @@ fn fmt_tick(v: f64) -> String {
     }
 }
 
-/// A line chart of `ys` against `xs` with a title and axis labels.
+/// One line of a chart.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub xs: Vec<f64>,
+    pub ys: Vec<f64>,
+}
+
+/// Colours of the series, in order (matplotlib's first ten).
+const PALETTE: [[u8; 3]; 10] = [
+    [31, 119, 180],
+    [255, 127, 14],
+    [44, 160, 44],
+    [214, 39, 40],
+    [148, 103, 189],
+    [140, 86, 75],
+    [227, 119, 194],
+    [127, 127, 127],
+    [188, 189, 34],
+    [23, 190, 207],
+];
+
+/// A line chart of `ys` against `xs` (epochs) with a title.
 pub fn chart(path: &Path, title: &str, xs: &[f64], ys: &[f64]) -> Result<(), String> {
+    let one = Series {
+        name: String::new(),
+        xs: xs.to_vec(),
+        ys: ys.to_vec(),
+    };
+    chart_series(path, title, "EPOCH", &[one], false)
+}
+
+/// Several lines (points joined in the order given) with a legend; `log_x` puts the x axis on
+/// a log scale (parameter counts). Without `log_x` the x ticks are whole numbers (epochs).
+pub fn chart_series(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    series: &[Series],
+    log_x: bool,
+) -> Result<(), String> {
     let mut img = RgbImage::from_pixel(W, H, Rgb([255, 255, 255]));
-    let pts: Vec<(f64, f64)> = xs
+    let tx = |x: f64| if log_x { x.log10() } else { x };
+    let lines: Vec<Vec<(f64, f64)>> = series
         .iter()
-        .copied()
-        .zip(ys.iter().copied())
-        .filter(|(_, y)| y.is_finite())
+        .map(|s| {
+            s.xs.iter()
+                .copied()
+                .zip(s.ys.iter().copied())
+                .filter(|(x, y)| y.is_finite() && x.is_finite() && (!log_x || *x > 0.0))
+                .map(|(x, y)| (tx(x), y))
+                .collect()
+        })
         .collect();
-    let (x0, x1) = (
-        xs.first().copied().unwrap_or(0.0),
-        xs.last()
-            .copied()
-            .unwrap_or(1.0)
-            .max(xs.first().copied().unwrap_or(0.0) + 1.0),
-    );
-    let (mut y0, mut y1) = pts
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-            (a.min(p.1), b.max(p.1))
-        });
+    let all: Vec<(f64, f64)> = lines.iter().flatten().copied().collect();
+    let fold = |f: fn(&(f64, f64)) -> f64| {
+        all.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                (a.min(f(p)), b.max(f(p)))
+            })
+    };
+    let (mut x0, mut x1) = fold(|p| p.0);
+    if !x0.is_finite() {
+        (x0, x1) = (0.0, 1.0);
+    }
+    if x1 - x0 < 1e-12 {
+        x1 = x0 + 1.0;
+    }
+    if log_x {
+        let pad = 0.05 * (x1 - x0);
+        (x0, x1) = (x0 - pad, x1 + pad);
+    }
+    let (mut y0, mut y1) = fold(|p| p.1);
     if !y0.is_finite() {
         (y0, y1) = (0.0, 1.0);
     }
@@ -159,20 +225,31 @@ pub fn chart(path: &Path, title: &str, xs: &[f64], ys: &[f64]) -> Result<(), Str
         line(&mut img, (LEFT as f64, y), (LEFT as f64 + pw, y), grey, 1);
         text(&mut img, 4, y as i64 - 3, &fmt_tick(v), false);
     }
-    // Whole epochs, at most about 10 labels.
-    let span = (x1 - x0).round().max(1.0) as usize;
-    let every = span.div_ceil(10).max(1);
-    for k in (0..=span).step_by(every) {
-        let v = x0 + k as f64;
-        let x = sx(v);
+    let ticks: Vec<(f64, String)> = if log_x {
+        // 1, 2 and 5 times the powers of ten inside the range.
+        let mut t = vec![];
+        for e in (x0.floor() as i32)..=(x1.ceil() as i32) {
+            for m in [1.0, 2.0, 5.0] {
+                let v = m * 10f64.powi(e);
+                if (x0..=x1).contains(&v.log10()) {
+                    t.push((v.log10(), fmt_tick(v)));
+                }
+            }
+        }
+        t
+    } else {
+        // Whole numbers, at most about 10 labels.
+        let span = (x1 - x0).round().max(1.0) as usize;
+        let every = span.div_ceil(10).max(1);
+        (0..=span)
+            .step_by(every)
+            .map(|k| (x0 + k as f64, fmt_tick(x0 + k as f64)))
+            .collect()
+    };
+    for (v, label) in &ticks {
+        let x = sx(*v);
         line(&mut img, (x, TOP as f64), (x, TOP as f64 + ph), grey, 1);
-        text(
-            &mut img,
-            x as i64 - 6,
-            H as i64 - BOTTOM + 8,
-            &fmt_tick(v),
-            false,
-        );
+        text(&mut img, x as i64 - 6, H as i64 - BOTTOM + 8, label, false);
     }
     let black = Rgb([0, 0, 0]);
     line(
@@ -190,26 +267,45 @@ pub fn chart(path: &Path, title: &str, xs: &[f64], ys: &[f64]) -> Result<(), Str
         1,
     );
     text(&mut img, LEFT, 10, title, true);
-    text(&mut img, W as i64 / 2 - 30, H as i64 - 22, "EPOCH", true);
-    let blue = Rgb([31, 119, 180]);
-    for w in pts.windows(2) {
-        line(
-            &mut img,
-            (sx(w[0].0), sy(w[0].1)),
-            (sx(w[1].0), sy(w[1].1)),
-            blue,
-            3,
-        );
-    }
-    for p in &pts {
-        for d in -3..=3 {
+    let label_x = W as i64 / 2 - (x_label.len() as i64 * 6);
+    text(&mut img, label_x, H as i64 - 22, x_label, true);
+    for (i, pts) in lines.iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        let colour = Rgb(c);
+        for w in pts.windows(2) {
             line(
                 &mut img,
-                (sx(p.0) - 3.0, sy(p.1) + d as f64),
-                (sx(p.0) + 3.0, sy(p.1) + d as f64),
-                blue,
-                1,
+                (sx(w[0].0), sy(w[0].1)),
+                (sx(w[1].0), sy(w[1].1)),
+                colour,
+                3,
             );
+        }
+        for p in pts {
+            for d in -3..=3 {
+                line(
+                    &mut img,
+                    (sx(p.0) - 3.0, sy(p.1) + d as f64),
+                    (sx(p.0) + 3.0, sy(p.1) + d as f64),
+                    colour,
+                    1,
+                );
+            }
+        }
+        let name = &series[i].name;
+        if !name.is_empty() {
+            // Legend in the top-left corner of the plot area, one line per series.
+            let ly = TOP + 6 + i as i64 * 11;
+            for d in 0..7 {
+                line(
+                    &mut img,
+                    (LEFT as f64 + 8.0, (ly + d) as f64),
+                    (LEFT as f64 + 20.0, (ly + d) as f64),
+                    colour,
+                    1,
+                );
+            }
+            text_in(&mut img, LEFT + 26, ly, name, false, black);
         }
     }
     img.save(path)

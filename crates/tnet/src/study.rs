@@ -1,0 +1,182 @@
+//! `tnet study`: the paper's experiments (Tables A, B, C) as one resumable job with a report.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use tnet_train::config::{DataKind, Task};
+use tnet_train::study::{Budget, StudyOptions, StudySettings, run_study};
+
+use crate::device::parse_device;
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum TaskArg {
+    Pose,
+    Faceseg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DataArg {
+    Synthetic,
+    Mpii,
+    Faceparsing,
+}
+
+#[derive(Debug, Args)]
+pub struct StudyArgs {
+    /// One seed and one short epoch per run (about 10 minutes on 2 cores).
+    #[arg(long)]
+    quick: bool,
+    /// Task of Tables A and B (Table C is face parsing).
+    #[arg(long, value_enum, default_value = "pose")]
+    task: TaskArg,
+    #[arg(long, value_enum, default_value = "synthetic")]
+    data: DataArg,
+    /// Data folder (MPII in the HRNet layout, a face-parsing folder, or where synthetic data is
+    /// made; default datasets/synth-pose or datasets/synth-face).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Table C's face data: synthetic or faceparsing (a Helen-style folder).
+    #[arg(long, value_enum, default_value = "synthetic")]
+    face_data: DataArg,
+    /// Table C's data folder (for synthetic faces: where they are made, default datasets/synth-face).
+    #[arg(long)]
+    face_data_dir: Option<PathBuf>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Seeds per configuration (default 2, or 1 with --quick).
+    #[arg(long)]
+    seeds: Option<usize>,
+    /// Epochs per run (default 3, or 1 with --quick).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Output folder: the report (README.md), plots and run folders.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Any training config key for every run: --set model.preset=mpii --set batch_size=8.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The commit the study runs from (`-dirty` with uncommitted changes), or "unknown".
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(hash) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty { format!("{hash}-dirty") } else { hash }
+        }
+        None => "unknown".into(),
+    }
+}
+
+pub fn run(args: &StudyArgs) -> Result<()> {
+    let seeds = args.seeds.unwrap_or(if args.quick { 1 } else { 2 });
+    if seeds == 0 {
+        anyhow::bail!("--seeds must be at least 1");
+    }
+    let mut budget = if args.quick {
+        Budget::quick(seeds)
+    } else {
+        Budget::full(seeds)
+    };
+    if let Some(e) = args.epochs {
+        if e == 0 {
+            anyhow::bail!("--epochs must be at least 1");
+        }
+        budget.epochs = e;
+        budget.decay_epochs = if e > 1 { vec![e - 1] } else { vec![] };
+    }
+    let task = match args.task {
+        TaskArg::Pose => Task::Pose,
+        TaskArg::Faceseg => Task::Faceseg,
+    };
+    let kind = |d: DataArg| match d {
+        DataArg::Synthetic => DataKind::Synthetic,
+        DataArg::Mpii => DataKind::Mpii,
+        DataArg::Faceparsing => DataKind::Faceparsing,
+    };
+    let data = kind(args.data);
+    let settings = StudySettings {
+        task,
+        data,
+        data_dir: args.data_dir.clone(),
+        face_data: kind(args.face_data),
+        face_data_dir: args.face_data_dir.clone(),
+        device: args.device.clone(),
+        budget,
+        sets: args.set.clone(),
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("runs").join(if args.quick { "study-quick" } else { "study" })
+    });
+    let device = parse_device(&args.device)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            eprintln!("\nsecond interrupt: exiting without a checkpoint");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit now)"
+        );
+    });
+    // `cargo xtask study` passes its own command line, which is what a reader would rerun.
+    let command = std::env::var("TNET_COMMAND").unwrap_or_else(|_| {
+        let mut a: Vec<String> = std::env::args().collect();
+        if let Some(first) = a.first_mut() {
+            *first = "tnet".into();
+        }
+        a.join(" ")
+    });
+    let opts = StudyOptions {
+        out: out.clone(),
+        settings,
+        quiet: args.quiet,
+        stop,
+        command,
+        commit: commit(),
+    };
+    eprintln!(
+        "study into {} (finished runs there are reused)",
+        out.display()
+    );
+    let summary =
+        run_study(&opts, &device).with_context(|| format!("study in {}", out.display()))?;
+    if summary.interrupted {
+        eprintln!(
+            "stopped: {} of {} runs done; run the same command again to continue",
+            (summary.runs_trained + summary.runs_skipped_done + summary.runs_unreachable)
+                .saturating_sub(1),
+            summary.runs_total
+        );
+        return Ok(());
+    }
+    if let Some(report) = summary.report {
+        println!(
+            "{} runs: {} trained now, {} found finished, {} out of reach at this size; report: {}",
+            summary.runs_total,
+            summary.runs_trained,
+            summary.runs_skipped_done,
+            summary.runs_unreachable,
+            report.display()
+        );
+    }
+    Ok(())
+}

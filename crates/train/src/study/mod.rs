@@ -1,0 +1,396 @@
+//! The paper's experiments as one resumable job: a grid of training runs (Tables A, B, C),
+//! each in its own run folder under `<out>/runs/`, and a Markdown report with plots written
+//! from those folders' logs. See docs/study.md.
+
+mod grid;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use candle_core::Device;
+use serde::{Deserialize, Serialize};
+
+pub use grid::{Planned, RunKind, Table};
+pub use report::{RunResult, write_report};
+
+use crate::config::{DataKind, Task, TrainConfig};
+use crate::model_io::{CompressTo, compress, load_model, save_compressed};
+use crate::progress::bar;
+use crate::run::{RunOptions, TrainError, train};
+
+/// How much training each run gets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    pub seeds: Vec<u64>,
+    pub epochs: usize,
+    /// Epochs after which the learning rate drops 10x.
+    pub decay_epochs: Vec<usize>,
+    /// Steps per epoch cap (quick runs).
+    pub max_steps_per_epoch: Option<usize>,
+    /// Fine-tuning epochs of the compress-then-fine-tune row.
+    pub finetune_epochs: usize,
+}
+
+impl Budget {
+    /// The full study: 2 seeds, 3 epochs of the whole synthetic training set (rate drop before
+    /// the last).
+    pub fn full(seeds: usize) -> Self {
+        Self {
+            seeds: (0..seeds as u64).collect(),
+            epochs: 3,
+            decay_epochs: vec![2],
+            max_steps_per_epoch: None,
+            finetune_epochs: 2,
+        }
+    }
+
+    /// `--quick`: 1 seed, one epoch of 60 steps per run.
+    pub fn quick(seeds: usize) -> Self {
+        Self {
+            seeds: (0..seeds as u64).collect(),
+            epochs: 1,
+            decay_epochs: vec![],
+            max_steps_per_epoch: Some(60),
+            finetune_epochs: 1,
+        }
+    }
+}
+
+/// Everything that decides the study's numbers (saved as `study.json`; a resumed study must
+/// match it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudySettings {
+    /// The task of Tables A and B (Table C is always face parsing).
+    pub task: Task,
+    pub data: DataKind,
+    pub data_dir: Option<PathBuf>,
+    /// Table C's face data: synthetic (made into `face_data_dir`, default
+    /// `datasets/synth-face`) or a Helen-style folder.
+    pub face_data: DataKind,
+    pub face_data_dir: Option<PathBuf>,
+    pub device: String,
+    pub budget: Budget,
+    /// Extra `key=value` overrides for every run (before the run's own model settings).
+    pub sets: Vec<String>,
+}
+
+/// How to run the study.
+#[derive(Debug, Clone)]
+pub struct StudyOptions {
+    pub out: PathBuf,
+    pub settings: StudySettings,
+    pub quiet: bool,
+    /// Set (by Ctrl-C) to stop after the current step; the study resumes where it stopped.
+    pub stop: Arc<AtomicBool>,
+    /// The command line and the commit, for the report.
+    pub command: String,
+    pub commit: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StudyError {
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    #[error("{path}: {msg}")]
+    File { path: PathBuf, msg: String },
+    #[error("{0}")]
+    Settings(String),
+}
+
+fn file_err(path: &Path) -> impl Fn(String) -> StudyError + '_ {
+    move |msg| StudyError::File {
+        path: path.to_path_buf(),
+        msg,
+    }
+}
+
+/// What the study did.
+#[derive(Debug, Clone)]
+pub struct StudySummary {
+    pub runs_total: usize,
+    pub runs_trained: usize,
+    pub runs_skipped_done: usize,
+    /// Configurations out of reach at this network size (reported, not trained).
+    pub runs_unreachable: usize,
+    pub interrupted: bool,
+    pub report: Option<PathBuf>,
+}
+
+fn task_name(t: Task) -> &'static str {
+    match t {
+        Task::Pose => "pose",
+        Task::Faceseg => "faceseg",
+    }
+}
+
+fn quoted(p: &Path) -> String {
+    format!("{:?}", p.display().to_string())
+}
+
+/// The configuration of one planned run for one seed.
+pub fn run_config(
+    settings: &StudySettings,
+    planned: &Planned,
+    seed: u64,
+) -> Result<TrainConfig, crate::config::ConfigError> {
+    let b = &settings.budget;
+    let mut o = vec![format!("task=\"{}\"", planned.task)];
+    if planned.task == task_name(settings.task) {
+        o.push(format!(
+            "data.kind=\"{}\"",
+            format!("{:?}", settings.data).to_lowercase()
+        ));
+        if let Some(d) = &settings.data_dir {
+            o.push(format!("data.dir={}", quoted(d)));
+        }
+    } else {
+        o.push(format!(
+            "data.kind=\"{}\"",
+            format!("{:?}", settings.face_data).to_lowercase()
+        ));
+        if let Some(d) = &settings.face_data_dir {
+            o.push(format!("data.dir={}", quoted(d)));
+        }
+    }
+    o.push(format!("device=\"{}\"", settings.device));
+    o.push(format!("epochs={}", b.epochs));
+    o.push(format!("schedule.decay_epochs={:?}", b.decay_epochs));
+    o.push(format!("seed={seed}"));
+    if let Some(m) = b.max_steps_per_epoch {
+        o.push(format!("max_steps_per_epoch={m}"));
+    }
+    o.extend(settings.sets.iter().cloned());
+    o.extend(planned.model.iter().cloned());
+    TrainConfig::load_with(None, &o, true)
+}
+
+/// The run folder of `planned` for `seed`.
+pub fn run_dir(out: &Path, planned: &Planned, seed: u64) -> PathBuf {
+    out.join("runs").join(format!("{}-s{seed}", planned.id))
+}
+
+/// Epochs a run folder's log has finished.
+fn epochs_logged(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("log.jsonl"))
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+        .unwrap_or(0)
+}
+
+/// Runs the grid (skipping finished runs, resuming a partial one) and writes the report.
+pub fn run_study(opts: &StudyOptions, device: &Device) -> Result<StudySummary, StudyError> {
+    let out = &opts.out;
+    std::fs::create_dir_all(out.join("runs")).map_err(|e| file_err(out)(e.to_string()))?;
+    check_settings(out, &opts.settings)?;
+    let s = &opts.settings;
+    // Table A needs the tensor's shape: the main task's network.
+    let probe = run_config(s, &grid::dense(Table::B, task_name(s.task)), 0)
+        .map_err(|e| StudyError::Settings(format!("study configuration: {e}")))?;
+    let shape = probe.network().map_err(TrainError::from)?.tensor_shape();
+    let task = task_name(s.task);
+    let b = grid::table_b(task);
+    let a = grid::table_a(task, &shape);
+    let seeds = s.budget.seeds.clone();
+    let planned_total = (b.len() + a.len() + 3) * seeds.len();
+    let pb = bar(
+        planned_total as u64,
+        opts.quiet,
+        "study {bar:30} {pos}/{len} runs, {elapsed_precise} elapsed, ETA {eta} {msg}",
+    );
+    let mut summary = StudySummary {
+        runs_total: planned_total,
+        runs_trained: 0,
+        runs_skipped_done: 0,
+        runs_unreachable: 0,
+        interrupted: false,
+        report: None,
+    };
+    let mut results: Vec<RunResult> = vec![];
+    let run_all = |list: &[Planned],
+                   results: &mut Vec<RunResult>,
+                   summary: &mut StudySummary|
+     -> Result<bool, StudyError> {
+        for planned in list {
+            for &seed in &seeds {
+                pb.set_message(format!("{}-s{seed}", planned.id));
+                let started = Instant::now();
+                let (result, trained) = run_one(opts, planned, seed, device)?;
+                match (&result, trained) {
+                    (_, true) => summary.runs_trained += 1,
+                    (Some(r), false) if r.skipped.is_some() => summary.runs_unreachable += 1,
+                    _ => summary.runs_skipped_done += 1,
+                }
+                pb.inc(1);
+                let Some(result) = result else {
+                    summary.interrupted = true;
+                    return Ok(false);
+                };
+                if trained {
+                    pb.println(format!(
+                        "{}-s{seed}: {} in {:.0} s",
+                        planned.id,
+                        result.headline(),
+                        started.elapsed().as_secs_f64()
+                    ));
+                }
+                results.push(result);
+            }
+        }
+        Ok(true)
+    };
+    if !run_all(&b, &mut results, &mut summary)? || !run_all(&a, &mut results, &mut summary)? {
+        pb.abandon();
+        return Ok(summary);
+    }
+    // Table C: face parsing with dense and the two best compressed single runs of Table B.
+    let best = report::best_of_b(&results, 2);
+    if s.task == Task::Pose {
+        let best_planned: Vec<&Planned> = best
+            .iter()
+            .filter_map(|id| b.iter().find(|p| &p.id == id))
+            .collect();
+        let c = grid::table_c(&best_planned);
+        if !run_all(&c, &mut results, &mut summary)? {
+            pb.abandon();
+            return Ok(summary);
+        }
+    } else {
+        pb.inc(3 * seeds.len() as u64);
+    }
+    pb.finish_and_clear();
+    let path = write_report(out, opts, &results).map_err(file_err(out))?;
+    summary.report = Some(path);
+    Ok(summary)
+}
+
+/// Trains (or resumes, or finds finished) one run; `None` when interrupted. The flag says
+/// whether any training happened in this call.
+fn run_one(
+    opts: &StudyOptions,
+    planned: &Planned,
+    seed: u64,
+    device: &Device,
+) -> Result<(Option<RunResult>, bool), StudyError> {
+    let dir = run_dir(&opts.out, planned, seed);
+    let s = &opts.settings;
+    let target_epochs = match planned.kind {
+        RunKind::Train => s.budget.epochs,
+        RunKind::CompressFinetune { .. } => s.budget.finetune_epochs,
+    };
+    if epochs_logged(&dir) >= target_epochs {
+        return Ok((Some(RunResult::load(planned, seed, &dir)?), false));
+    }
+    let (cfg, init_from) = match &planned.kind {
+        RunKind::Train => match run_config(s, planned, seed) {
+            Ok(cfg) => (cfg, None),
+            // Out of reach at this size (e.g. 30x per layer on a very small network): a row
+            // that says why instead of a failed study.
+            Err(e) => {
+                return Ok((
+                    Some(RunResult::skipped(planned, seed, e.to_string())),
+                    false,
+                ));
+            }
+        },
+        RunKind::CompressFinetune { from, compression } => {
+            let from_dir = opts.out.join("runs").join(format!("{from}-s{seed}"));
+            let compressed = dir.join("compressed.safetensors");
+            let cfg = finetune_config(s, &from_dir, &compressed, *compression, device)?;
+            (cfg, Some(compressed))
+        }
+    };
+    let resume = dir.join("last.safetensors").is_file();
+    let run_opts = RunOptions {
+        run_dir: dir.clone(),
+        resume,
+        init_from: if resume { None } else { init_from },
+        quiet: true,
+        stop: opts.stop.clone(),
+    };
+    let summary = train(&cfg, device, &run_opts)?;
+    if summary.interrupted {
+        return Ok((None, true));
+    }
+    Ok((Some(RunResult::load(planned, seed, &dir)?), true))
+}
+
+/// The fine-tuning configuration of a compress-then-fine-tune row; writes the compressed
+/// checkpoint (and `compress.json` with the decomposition's relative error) once.
+fn finetune_config(
+    s: &StudySettings,
+    from_dir: &Path,
+    compressed: &Path,
+    compression: f64,
+    device: &Device,
+) -> Result<TrainConfig, StudyError> {
+    let dense_last = from_dir.join("last.safetensors");
+    let (dense, meta) = load_model(&dense_last, device)?;
+    let (net, rep) = compress(
+        &dense,
+        &meta,
+        &CompressTo::TuckerCompression(compression),
+        device,
+    )?;
+    let mut cfg = rep.config.clone();
+    cfg.epochs = s.budget.finetune_epochs;
+    cfg.schedule.decay_epochs = if s.budget.finetune_epochs > 1 {
+        vec![s.budget.finetune_epochs - 1]
+    } else {
+        vec![]
+    };
+    if !compressed.is_file() {
+        if let Some(dir) = compressed.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| file_err(dir)(e.to_string()))?;
+        }
+        save_compressed(compressed, &net, &rep, None)?;
+        let json = serde_json::json!({
+            "from": dense_last.display().to_string(),
+            "relative_error": rep.relative_error,
+            "param_count": rep.param_count,
+            "compression_ratio": rep.compression_ratio,
+        });
+        let path = compressed.with_file_name("compress.json");
+        std::fs::write(&path, json.to_string()).map_err(|e| file_err(&path)(e.to_string()))?;
+    }
+    Ok(cfg)
+}
+
+/// Refuses to mix two studies in one folder.
+fn check_settings(out: &Path, settings: &StudySettings) -> Result<(), StudyError> {
+    let path = out.join("study.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let old: StudySettings =
+            serde_json::from_str(&text).map_err(|e| file_err(&path)(e.to_string()))?;
+        if &old != settings {
+            let (a, b) = (
+                serde_json::to_value(&old).unwrap_or_default(),
+                serde_json::to_value(settings).unwrap_or_default(),
+            );
+            let differ: Vec<String> = b
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, v)| a.get(k.as_str()) != Some(v))
+                        .map(|(k, v)| {
+                            format!(
+                                "{k} was {} now {v}",
+                                a.get(k.as_str()).unwrap_or(&serde_json::Value::Null)
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            return Err(StudyError::Settings(format!(
+                "{} holds a study with other settings ({}); use another --out, or delete the folder to start over",
+                out.display(),
+                differ.join("; ")
+            )));
+        }
+        return Ok(());
+    }
+    let json =
+        serde_json::to_string_pretty(settings).map_err(|e| file_err(&path)(e.to_string()))?;
+    std::fs::write(&path, json).map_err(|e| file_err(&path)(e.to_string()))
+}
