@@ -2,7 +2,7 @@
 //! each in its own run folder under `<out>/runs/`, and a Markdown report with plots written
 //! from those folders' logs. See docs/study.md.
 
-mod grid;
+pub mod grid;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -228,12 +228,20 @@ pub fn run_study(opts: &StudyOptions, device: &Device) -> Result<StudySummary, S
                     return Ok(false);
                 };
                 if trained {
-                    pb.println(format!(
+                    let line = format!(
                         "{}-s{seed}: {} in {:.0} s",
                         planned.id,
                         result.headline(),
                         started.elapsed().as_secs_f64()
-                    ));
+                    );
+                    // A hidden bar (not a terminal) prints nothing: keep a plain log then.
+                    if pb.is_hidden() {
+                        if !opts.quiet {
+                            eprintln!("{line}");
+                        }
+                    } else {
+                        pb.println(line);
+                    }
                 }
                 results.push(result);
             }

@@ -1,0 +1,185 @@
+//! `tnet study --quick` on a tiny budget: the whole grid runs, the report has every table
+//! filled, a second call reuses the finished runs, and another study's settings are refused.
+
+mod common;
+
+use std::path::Path;
+
+use common::{temp_dir, tnet};
+
+fn tiny(out: &Path, data: &Path) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "study",
+        "--quick",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        data.join("pose").to_str().unwrap(),
+        "--face-data-dir",
+        data.join("face").to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for set in [
+        "model.features=8",
+        "data.synthetic_train=24",
+        "data.synthetic_val=6",
+        "batch_size=4",
+        "max_steps_per_epoch=2",
+    ] {
+        a.push("--set".into());
+        a.push(set.into());
+    }
+    a
+}
+
+fn run(args: &[String]) -> std::process::Output {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    tnet(&refs)
+}
+
+/// The lines of the Markdown table under `heading` (header and separator excluded).
+fn table<'a>(md: &'a str, heading: &str) -> Vec<&'a str> {
+    let start = md.find(heading).unwrap_or_else(|| panic!("no {heading}"));
+    md[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .collect()
+}
+
+fn has_number(cell: &str) -> bool {
+    cell.trim()
+        .split(' ')
+        .next()
+        .is_some_and(|v| v.parse::<f64>().is_ok())
+}
+
+#[test]
+fn quick_study_runs_the_grid_and_writes_every_table() {
+    let dir = temp_dir("study");
+    let out = dir.join("out");
+    let args = tiny(&out, &dir);
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let md = std::fs::read_to_string(out.join("README.md")).unwrap();
+
+    // Table B: every method, each row a number (or why it cannot be built at this size).
+    let b = table(&md, "## Table B");
+    for method in [
+        "| dense |",
+        "| T-Net Tucker |",
+        "| T-Net CP |",
+        "| T-Net TT |",
+        "| per-layer Tucker-2 |",
+        "| per-layer CP |",
+        "| dense, HOOI, fine-tuned |",
+        "| T-Net Tucker + tensor dropout |",
+    ] {
+        assert!(b.iter().any(|l| l.starts_with(method)), "{method} missing");
+    }
+    assert_eq!(b.len(), 19, "{b:?}");
+    let mut trained = 0;
+    for row in &b {
+        let cells: Vec<&str> = row.split('|').collect();
+        if row.contains("n/a: ") {
+            assert!(row.contains("out of reach"), "{row}");
+        } else {
+            assert!(has_number(cells[6]), "metric of {row}");
+            assert!(has_number(cells[7]), "Head of {row}");
+            trained += 1;
+        }
+    }
+    assert!(trained >= 15, "{trained} rows trained");
+    // T-Net Tucker at 2, 4, 10, 30x reaches every target.
+    for (rate, row) in [2.0, 4.0, 10.0, 30.0].iter().zip(
+        b.iter()
+            .filter(|l| l.starts_with("| T-Net Tucker |"))
+            .take(4),
+    ) {
+        let comp: f64 = row
+            .split('|')
+            .nth(3)
+            .unwrap()
+            .trim()
+            .trim_end_matches('x')
+            .parse()
+            .unwrap();
+        assert!(comp >= *rate, "{row}");
+    }
+
+    // Table A: the 7 modes of size > 1 (stacks is 1 here), each with a number.
+    let a = table(&md, "## Table A");
+    for mode in ["depth", "pathways", "b_depth", "f_out", "f_in", "h", "w"] {
+        assert!(
+            a.iter().any(|l| l.starts_with(&format!("| {mode} |"))),
+            "{mode}"
+        );
+    }
+    assert_eq!(a.len(), 13, "{a:?}");
+    assert!(a.iter().all(|l| has_number(l.split('|').nth(5).unwrap())));
+    assert!(md.contains("nothing to reduce): stacks"));
+
+    // Table C: dense and two compressed configurations on faces.
+    let c = table(&md, "## Table C");
+    assert_eq!(c.len(), 3, "{c:?}");
+    assert!(c[0].starts_with("| dense |"));
+    assert!(c.iter().all(|l| has_number(l.split('|').nth(4).unwrap())));
+
+    // Plots, conclusion, and the run folders the numbers come from.
+    for png in [
+        "metric_vs_params.png",
+        "curves_metric.png",
+        "curves_loss.png",
+    ] {
+        let img = image::open(out.join(png)).unwrap_or_else(|e| panic!("{png}: {e}"));
+        assert_eq!((img.width(), img.height()), (640, 400));
+    }
+    assert!(md.contains("Low compression beats the uncompressed network"));
+    assert!(md.contains("One tensor beats per-layer factorization"));
+    assert!(md.contains("`runs/B-tucker-10x-s0`"));
+    let log = std::fs::read_to_string(out.join("runs/B-tucker-10x-s0/log.jsonl")).unwrap();
+    let metric: f64 = serde_json::from_str::<serde_json::Value>(log.lines().last().unwrap())
+        .unwrap()["metric"]
+        .as_f64()
+        .unwrap();
+    let row = b
+        .iter()
+        .find(|l| l.starts_with("| T-Net Tucker | 10x"))
+        .unwrap();
+    assert_eq!(
+        row.split('|').nth(6).unwrap().trim(),
+        format!("{metric:.2}")
+    );
+
+    // Again: nothing is retrained and the report is the same.
+    let o = run(&args);
+    assert!(o.status.success());
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(said.contains("0 trained now"), "{said}");
+    let again = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert_eq!(table(&again, "## Table B"), b);
+
+    // Another study in the same folder is refused, naming what differs.
+    let mut other = args.clone();
+    other.push("--seeds".into());
+    other.push("2".into());
+    let o = run(&other);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or("");
+    assert!(
+        line.contains("other settings") && line.contains("budget was"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error")).count(),
+        1,
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
