@@ -2,6 +2,7 @@
 
 mod bench_decomp;
 mod bench_train;
+mod cuda;
 mod data;
 mod problems;
 mod study;
@@ -32,6 +33,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The CUDA build of tnet (toolchain from PyPI wheels), symbol check, gzipped binary;
+    /// --pack fills .gpu/ for the device run (docs/cuda.md).
+    CudaBuild(cuda::CudaBuildArgs),
     /// Time our decompositions against TensorLy 0.10.0 on the standard problems and print a table.
     BenchDecomp(bench_decomp::BenchArgs),
     /// Our training step against the PyTorch and JAX yardsticks, alternating, as a ratio table.
@@ -49,6 +53,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Train { args } => train::run(&args),
         Command::Study { args } => study::run(&args),
+        Command::CudaBuild(args) => cuda::run(&args),
         Command::BenchDecomp(args) => bench_decomp::run(&args),
         Command::BenchTrain(args) => bench_train::run(&args),
         Command::TensorlyFixtures => tensorly::write_fixtures(),

@@ -29,6 +29,10 @@ pub struct NetOptions {
     /// Standard deviation of the heads' 1x1 conv weights; `None` keeps the SPEC's
     /// Kaiming-normal init.
     pub head_init_std: Option<f64>,
+    /// Mixed precision: every convolution runs in this dtype (bf16 / f16 on a GPU) on inputs
+    /// and weights cast from `dtype`, its output cast back; parameters, BatchNorm, losses and
+    /// gradients stay in `dtype`. `None` runs everything in `dtype`.
+    pub conv_dtype: Option<DType>,
 }
 
 impl Default for NetOptions {
@@ -39,6 +43,7 @@ impl Default for NetOptions {
             tensor_dropout: [0.0; 8],
             cpu_kernels: true,
             head_init_std: None,
+            conv_dtype: None,
         }
     }
 }
@@ -90,12 +95,8 @@ impl Conv {
         })
     }
 
-    fn forward(&self, x: &Tensor, fast: bool) -> Result<Tensor> {
-        let y = if fast {
-            crate::cpu::conv2d(x, &self.weight, self.stride, self.padding)?
-        } else {
-            x.conv2d(&self.weight, self.padding, self.stride, 1, 1)?
-        };
+    fn forward(&self, x: &Tensor, ex: Exec) -> Result<Tensor> {
+        let y = ex.conv(x, &self.weight, self.stride, self.padding)?;
         match &self.bias {
             Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
             None => Ok(y),
@@ -110,9 +111,29 @@ struct ConvBnRelu {
 }
 
 impl ConvBnRelu {
-    fn forward_t(&self, x: &Tensor, train: bool, fast: bool) -> Result<Tensor> {
+    fn forward_t(&self, x: &Tensor, train: bool, ex: Exec) -> Result<Tensor> {
         self.bn
-            .forward_act(&self.conv.forward(x, fast)?, None, true, train, fast)
+            .forward_act(&self.conv.forward(x, ex)?, None, true, train, ex.fast)
+    }
+}
+
+/// How convolutions run: the project's CPU kernels, and the mixed-precision dtype.
+#[derive(Debug, Clone, Copy)]
+struct Exec {
+    fast: bool,
+    half: Option<DType>,
+}
+
+impl Exec {
+    fn conv(&self, x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
+        match self.half {
+            Some(dt) if dt != x.dtype() => x
+                .to_dtype(dt)?
+                .conv2d(&w.to_dtype(dt)?, padding, stride, 1, 1)?
+                .to_dtype(x.dtype()),
+            _ if self.fast => crate::cpu::conv2d(x, w, stride, padding),
+            _ => x.conv2d(w, padding, stride, 1, 1),
+        }
     }
 }
 
@@ -151,7 +172,7 @@ pub struct TNet {
     stacks: Vec<Stack>,
     dropout: [f64; 8],
     dropout_rng: Mutex<SeededRng>,
-    fast: bool,
+    ex: Exec,
 }
 
 impl TNet {
@@ -320,7 +341,10 @@ impl TNet {
             stacks,
             dropout: opts.tensor_dropout,
             dropout_rng: Mutex::new(SeededRng::new(opts.seed ^ 0x0d20_f0a7)),
-            fast: opts.cpu_kernels,
+            ex: Exec {
+                fast: opts.cpu_kernels,
+                half: opts.conv_dtype,
+            },
         })
     }
 
@@ -388,17 +412,17 @@ impl TNet {
                 self.cfg.layer_count()
             );
         }
-        let mut h = self.stem[0].forward_t(x, train, self.fast)?;
-        h = self.stem[1].forward_t(&h, train, self.fast)?;
+        let mut h = self.stem[0].forward_t(x, train, self.ex)?;
+        h = self.stem[1].forward_t(&h, train, self.ex)?;
         h = self.pool(&h)?;
-        h = self.stem[2].forward_t(&h, train, self.fast)?;
+        h = self.stem[2].forward_t(&h, train, self.ex)?;
         let mut outputs = Vec::with_capacity(self.stacks.len());
         for stack in &self.stacks {
             let hg = self.hourglass(stack, self.cfg.hg_depth, &h, kernels, train)?;
-            let feat = stack.feat.forward_t(&hg, train, self.fast)?;
-            let heat = stack.head.forward(&feat, self.fast)?;
+            let feat = stack.feat.forward_t(&hg, train, self.ex)?;
+            let heat = stack.head.forward(&feat, self.ex)?;
             if let Some((mf, mh)) = &stack.merge {
-                h = ((h + mf.forward(&feat, self.fast)?)? + mh.forward(&heat, self.fast)?)?;
+                h = ((h + mf.forward(&feat, self.ex)?)? + mh.forward(&heat, self.ex)?)?;
             }
             outputs.push(match self.cfg.head {
                 Head::Pose { .. } => heat,
@@ -441,14 +465,10 @@ impl TNet {
         let last = block.bns.len() - 1;
         let mut y = x.clone();
         for (i, (bn, &l)) in block.bns.iter().zip(&block.layers).enumerate() {
-            y = if self.fast {
-                crate::cpu::conv2d(&y, k.get(l), 1, 1)?
-            } else {
-                y.conv2d(k.get(l), 1, 1, 1, 1)?
-            };
+            y = self.ex.conv(&y, k.get(l), 1, 1)?;
             // Every conv is followed by BN; the last one adds the shortcut before its ReLU.
             let residual = if i == last { Some(x) } else { None };
-            y = bn.forward_act(&y, residual, true, train, self.fast)?;
+            y = bn.forward_act(&y, residual, true, train, self.ex.fast)?;
         }
         Ok(y)
     }

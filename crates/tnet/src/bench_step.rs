@@ -5,7 +5,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::device::parse_device;
-use crate::net_args::NetArgs;
+use crate::net_args::{NetArgs, PrecisionArg};
 
 #[derive(Debug, Args)]
 pub struct BenchStepArgs {
@@ -22,6 +22,9 @@ pub struct BenchStepArgs {
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Convolution dtype: f32, or bf16 / f16 (mixed precision, for GPUs; slow on the CPU).
+    #[arg(long, value_enum, default_value = "f32")]
+    precision: PrecisionArg,
     /// One JSON line.
     #[arg(long)]
     json: bool,
@@ -43,8 +46,15 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
     }
     let cfg = args.net.config()?;
     let device = parse_device(&args.device)?;
-    let r = tnet_train::bench::bench_step(&cfg, args.batch, args.steps, args.warmup, &device)
-        .context("benchmarking the training step")?;
+    let r = tnet_train::bench::bench_step(
+        &cfg,
+        args.batch,
+        args.steps,
+        args.warmup,
+        args.precision.conv_dtype(),
+        &device,
+    )
+    .context("benchmarking the training step")?;
     if args.json {
         let line = Line {
             median_ms: r.step.median_ms,

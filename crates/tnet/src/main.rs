@@ -1,6 +1,7 @@
 //! `tnet`: the T-Net command line.
 
 mod bench_step;
+mod check_device;
 mod compress;
 mod decompose;
 mod device;
@@ -47,6 +48,9 @@ enum Command {
     /// The paper's experiments (per-mode study, methods across compression, face parsing) as
     /// one resumable job writing a Markdown report with plots.
     Study(study::StudyArgs),
+    /// One training pass on a device (or in mixed precision) against the CPU: outputs and
+    /// every gradient compared.
+    CheckDevice(check_device::CheckDeviceArgs),
 }
 
 fn main() {
@@ -62,9 +66,13 @@ fn main() {
         Command::Predict(args) => predict::run(&args),
         Command::Compress(args) => compress::run(&args),
         Command::Study(args) => study::run(&args),
+        Command::CheckDevice(args) => check_device::run(&args),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        // candle's errors can carry a backtrace: the message is what comes before it.
+        let msg = format!("{e:#}");
+        let msg = msg.split("\n   0: ").next().unwrap_or(&msg).trim_end();
+        eprintln!("error: {msg}");
         std::process::exit(1);
     }
 }

@@ -10,6 +10,32 @@ pub enum PresetArg {
     Mpii,
 }
 
+/// `--precision`: the convolutions' dtype.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum PrecisionArg {
+    F32,
+    Bf16,
+    F16,
+}
+
+impl PrecisionArg {
+    pub fn conv_dtype(self) -> Option<candle_core::DType> {
+        match self {
+            PrecisionArg::F32 => None,
+            PrecisionArg::Bf16 => Some(candle_core::DType::BF16),
+            PrecisionArg::F16 => Some(candle_core::DType::F16),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PrecisionArg::F32 => "f32",
+            PrecisionArg::Bf16 => "bf16",
+            PrecisionArg::F16 => "f16",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ParamArg {
     Dense,

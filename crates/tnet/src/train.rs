@@ -28,7 +28,7 @@ pub struct TrainArgs {
     /// small or mpii.
     #[arg(long)]
     preset: Option<String>,
-    /// dense, tucker, cp or tt.
+    /// dense, tucker, cp, tt, or the per-layer baselines layer-tucker, layer-cp, layer-tt.
     #[arg(long)]
     param: Option<String>,
     /// Tucker: 8 ranks; TT: 9.
@@ -37,7 +37,7 @@ pub struct TrainArgs {
     /// CP rank (or every inner TT rank).
     #[arg(long)]
     rank: Option<usize>,
-    /// Tucker: target compression of the kernel tensor.
+    /// Target compression of the kernel tensor (any parametrization but dense).
     #[arg(long)]
     compression: Option<f64>,
     #[arg(long)]
@@ -55,6 +55,9 @@ pub struct TrainArgs {
     /// cpu, cuda or cuda:N.
     #[arg(long)]
     device: Option<String>,
+    /// Convolution dtype: f32, bf16 or f16 (mixed precision, for GPUs).
+    #[arg(long)]
+    precision: Option<String>,
     /// Worker threads (all cores by default).
     #[arg(long)]
     threads: Option<usize>,
@@ -106,6 +109,7 @@ impl TrainArgs {
         put("optimizer.name", q(&self.optimizer));
         put("seed", self.seed.map(|v| v.to_string()));
         put("device", q(&self.device));
+        put("precision", q(&self.precision));
         put("threads", self.threads.map(|v| v.to_string()));
         o.extend(self.set.iter().cloned());
         o
@@ -215,8 +219,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 fn bail_if_needs_ranks(param: Option<&str>) -> Result<()> {
     match param {
         Some("tucker") => bail!("--param tucker needs --ranks r1,..,r8 or --compression X"),
-        Some("cp") => bail!("--param cp needs --rank R"),
-        Some("tt") => bail!("--param tt needs --ranks 1,r1,..,r7,1 or --rank R"),
+        Some("cp") => bail!("--param cp needs --rank R or --compression X"),
+        Some("tt") => bail!("--param tt needs --ranks 1,r1,..,r7,1, --rank R or --compression X"),
+        Some(p) if p.starts_with("layer-") => {
+            bail!("--param {p} needs --compression X, --ranks or --rank")
+        }
         _ => Ok(()),
     }
 }

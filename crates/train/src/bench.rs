@@ -56,15 +56,20 @@ pub struct StepBench {
     pub loss_last: f64,
 }
 
-/// Times `steps` training steps after `warmup` untimed ones.
+/// Times `steps` training steps after `warmup` untimed ones (`conv_dtype`: mixed precision).
 pub fn bench_step(
     cfg: &HourglassConfig,
     batch: usize,
     steps: usize,
     warmup: usize,
+    conv_dtype: Option<candle_core::DType>,
     device: &Device,
 ) -> Result<StepBench> {
-    let net = TNet::new(cfg, &NetOptions::default(), device)?;
+    let opts = NetOptions {
+        conv_dtype,
+        ..NetOptions::default()
+    };
+    let net = TNet::new(cfg, &opts, device)?;
     let params = net.params().trainable_owned();
     let mut opt = Optimizer::new(OptimizerConfig::default(), params)?;
     let (x, target, weight) = random_pose_batch(cfg, batch, 0, device)?;

@@ -49,6 +49,28 @@ pub struct DataConfig {
     pub val_limit: Option<usize>,
 }
 
+/// The dtype of the convolutions (mixed precision); parameters, BatchNorm, losses and
+/// gradients stay f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    F32,
+    Bf16,
+    F16,
+}
+
+impl Precision {
+    /// The convolutions' dtype when it differs from f32.
+    pub fn conv_dtype(self) -> Option<candle_core::DType> {
+        match self {
+            Precision::F32 => None,
+            Precision::Bf16 => Some(candle_core::DType::BF16),
+            Precision::F16 => Some(candle_core::DType::F16),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PresetName {
@@ -111,6 +133,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// `cpu`, `cuda` or `cuda:N`.
     pub device: String,
+    /// `f32`, or `bf16` / `f16` convolutions (mixed precision, for GPUs).
+    #[serde(default)]
+    pub precision: Precision,
     /// Worker threads (rayon); all cores when absent.
     pub threads: Option<usize>,
     /// Stop each epoch after this many steps (quick runs and tests).
@@ -264,6 +289,12 @@ impl TrainConfig {
         }
         if self.max_steps_per_epoch == Some(0) {
             return bad("max_steps_per_epoch", "must be at least 1");
+        }
+        if self.precision == Precision::Bf16 && self.device == "cpu" {
+            return bad(
+                "precision",
+                "bf16 needs device = \"cuda\" (candle's CPU matmul has no bf16; f32 is the CPU's fast path)",
+            );
         }
         if self.threads == Some(0) {
             return bad("threads", "must be at least 1");

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod device_check;
 pub mod eval;
 pub mod model_io;
 pub mod optim;

@@ -125,6 +125,7 @@ pub fn build_network(cfg: &TrainConfig, device: &Device) -> Result<TNet, TrainEr
         tensor_dropout: dropout,
         cpu_kernels: true,
         head_init_std: cfg.model.head_init_std,
+        conv_dtype: cfg.precision.conv_dtype(),
     };
     Ok(TNet::new(&net_cfg, &opts, device)?)
 }

@@ -101,6 +101,11 @@ fn a_few_steps_lower_the_loss_on_a_fixed_batch_for_every_parametrization() {
         vec!["model.param=\"tucker\"", "model.compression=3.0"],
         vec!["model.param=\"cp\"", "model.rank=16"],
         vec!["model.param=\"tt\"", "model.rank=4"],
+        vec!["model.param=\"layer-tucker\"", "model.compression=4.0"],
+        vec!["model.param=\"layer-cp\"", "model.rank=3"],
+        vec!["model.param=\"layer-tt\"", "model.ranks=[1, 3, 4, 3, 1]"],
+        vec!["model.param=\"cp\"", "model.compression=10.0"],
+        vec!["model.param=\"tt\"", "model.compression=10.0"],
     ] {
         let mut o: Vec<String> = vec!["model.features=8".into(), "optimizer.name=\"adamw\"".into()];
         o.extend(param.iter().map(|s| s.to_string()));
@@ -225,6 +230,33 @@ fn configuration_errors_name_the_key() {
     // The embedded default is valid.
     let d = TrainConfig::load(None, &[]).unwrap();
     assert!(d.network().unwrap().compression_ratio() >= 10.0);
+    assert_eq!(d.precision, tnet_train::config::Precision::F32);
+    // Per-layer parametrizations need their ranks; bf16 needs a GPU.
+    let e = TrainConfig::load_with(None, &["model.param=\"layer-tucker\"".into()], true)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("layer-") && e.contains("model.compression"),
+        "{e}"
+    );
+    let e = TrainConfig::load(None, &["precision=\"bf16\"".into()])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.starts_with("precision:") && e.contains("cuda"), "{e}");
+    let e = TrainConfig::load(None, &["precision=\"f8\"".into()])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("f8"), "{e}");
+    // A config written before the precision key existed still loads (f32).
+    let old = d.to_toml().replace("precision = \"f32\"\n", "");
+    assert!(!old.contains("precision"));
+    let o: TrainConfig = toml::from_str(&old).unwrap();
+    assert_eq!(o.precision, tnet_train::config::Precision::F32);
+    let f16 = TrainConfig::load(None, &["precision=\"f16\"".into()]).unwrap();
+    assert_eq!(f16.precision.conv_dtype(), Some(candle_core::DType::F16));
 }
 
 /// A diverging run stops with a clear error before the update, and keeps the last checkpoint.
