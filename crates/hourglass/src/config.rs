@@ -422,8 +422,8 @@ impl HourglassConfig {
                         allowed: "the first and last TT ranks must be 1".into(),
                     });
                 }
-                for k in 1..4 {
-                    check(k + 4, ranks[k], budget::tt_max_rank(&layer, k))?;
+                for (k, &rank) in ranks.iter().enumerate().take(4).skip(1) {
+                    check(k + 4, rank, budget::tt_max_rank(&layer, k))?;
                 }
                 Resolved::LayerTt { ranks }
             }

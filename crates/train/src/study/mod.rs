@@ -193,7 +193,10 @@ pub fn run_study(opts: &StudyOptions, device: &Device) -> Result<StudySummary, S
     let b = grid::table_b(task);
     let a = grid::table_a(task, &shape);
     let seeds = s.budget.seeds.clone();
-    let planned_total = (b.len() + a.len() + 3) * seeds.len();
+    // Table C trains 3 face-parsing rows for a pose study; a face-parsing study reads them
+    // from Table B.
+    let c_runs = if s.task == Task::Pose { 3 } else { 0 };
+    let planned_total = (b.len() + a.len() + c_runs) * seeds.len();
     let pb = bar(
         planned_total as u64,
         opts.quiet,
@@ -264,10 +267,9 @@ pub fn run_study(opts: &StudyOptions, device: &Device) -> Result<StudySummary, S
             pb.abandon();
             return Ok(summary);
         }
-    } else {
-        pb.inc(3 * seeds.len() as u64);
     }
     pb.finish_and_clear();
+    log_invocation(out, opts, &summary)?;
     let path = write_report(out, opts, &results).map_err(file_err(out))?;
     summary.report = Some(path);
     Ok(summary)
@@ -363,6 +365,29 @@ fn finetune_config(
         std::fs::write(&path, json.to_string()).map_err(|e| file_err(&path)(e.to_string()))?;
     }
     Ok(cfg)
+}
+
+/// Appends this invocation (commit, command, runs trained) to `invocations.jsonl`: a study
+/// resumed across commits says which commit trained what.
+fn log_invocation(
+    out: &Path,
+    opts: &StudyOptions,
+    summary: &StudySummary,
+) -> Result<(), StudyError> {
+    use std::io::Write as _;
+    let path = out.join("invocations.jsonl");
+    let line = serde_json::json!({
+        "commit": opts.commit,
+        "command": opts.command,
+        "runs_trained": summary.runs_trained,
+        "runs_found_finished": summary.runs_skipped_done,
+    });
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| writeln!(f, "{line}"))
+        .map_err(|e| file_err(&path)(e.to_string()))
 }
 
 /// Refuses to mix two studies in one folder.

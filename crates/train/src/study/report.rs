@@ -310,6 +310,27 @@ pub fn write_report(
         s.budget.decay_epochs,
         s.device
     );
+    if let Ok(inv) = std::fs::read_to_string(out.join("invocations.jsonl")) {
+        let list: Vec<String> = inv
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["runs_trained"].as_u64().unwrap_or(0) > 0)
+            .map(|v| {
+                format!(
+                    "{} run(s) at commit `{}`",
+                    v["runs_trained"],
+                    v["commit"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        if !list.is_empty() {
+            let _ = writeln!(
+                w,
+                "Trained by: {} (`invocations.jsonl`).\n",
+                list.join(", ")
+            );
+        }
+    }
     if !s.sets.is_empty() {
         let _ = writeln!(w, "Overrides for every run: `{}`.\n", s.sets.join("`, `"));
     }
