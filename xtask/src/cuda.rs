@@ -23,11 +23,6 @@ pub struct CudaBuildArgs {
     shared: Option<PathBuf>,
 }
 
-fn root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(PathBuf::from).unwrap_or(here)
-}
-
 fn bash(script: &str, dir: &Path) -> Result<()> {
     let status = Command::new("bash")
         .arg("-c")
@@ -42,7 +37,7 @@ fn bash(script: &str, dir: &Path) -> Result<()> {
 }
 
 pub fn run(args: &CudaBuildArgs) -> Result<()> {
-    let root = root();
+    let root = crate::tensorly::workspace_root();
     let shared = args
         .shared
         .clone()

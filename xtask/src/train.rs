@@ -2,7 +2,6 @@
 //! the embedded default (synthetic pose data, small preset, Tucker ~10x, CPU); every argument
 //! is passed on (`cargo xtask train --task faceseg`, `--epochs 3`, `--set key=value`, ...).
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -15,7 +14,7 @@ pub fn run(args: &[String]) -> Result<()> {
 /// extra environment `env`, exiting with its status.
 pub fn run_tnet(command: &str, args: &[String], env: &[(&str, String)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let root = workspace_root();
+    let root = crate::tensorly::workspace_root();
     let status = Command::new(&cargo)
         .current_dir(&root)
         .args(["build", "--release", "--quiet", "-p", "tnet"])
@@ -36,9 +35,4 @@ pub fn run_tnet(command: &str, args: &[String], env: &[(&str, String)]) -> Resul
         .status()
         .with_context(|| format!("running {}", exe.display()))?;
     std::process::exit(status.code().unwrap_or(1));
-}
-
-fn workspace_root() -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(PathBuf::from).unwrap_or(here)
 }

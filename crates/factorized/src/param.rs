@@ -188,18 +188,13 @@ impl FactorizedTensor {
             Self::Tucker { core, factors } => tucker_to_tensor(core, &as_tensors(factors)),
             Self::Cp { weights, factors } => cp_to_tensor(weights, &as_tensors(factors)),
             Self::Tt { cores } => tt_to_tensor(&as_tensors(cores)),
-            Self::Slices { .. } => {
-                let parts = self.slice_tensors()?;
+            Self::Slices { slices, .. } => {
+                let parts = slices
+                    .iter()
+                    .map(|t| t.to_tensor())
+                    .collect::<Result<Vec<_>>>()?;
                 Tensor::stack(&parts, 0)?.reshape(self.shape()?)
             }
-        }
-    }
-
-    /// Every slice reconstructed (for [`FactorizedTensor::Slices`]; one tensor otherwise).
-    fn slice_tensors(&self) -> Result<Vec<Tensor>> {
-        match self {
-            Self::Slices { slices, .. } => slices.iter().map(|t| t.to_tensor()).collect(),
-            _ => Ok(vec![self.to_tensor()?]),
         }
     }
 

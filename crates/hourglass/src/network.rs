@@ -503,50 +503,52 @@ pub fn init_tensor(
 ) -> Result<FactorizedTensor> {
     let shape = cfg.tensor_shape();
     let std = kaiming_std(cfg.features, cfg.kernel, cfg.kernel);
-    match &cfg.param {
+    if !cfg.param.per_layer() {
+        return init_form(&shape, &cfg.param, std, seed, dtype, device);
+    }
+    // The layer-by-layer baseline: each kernel drawn on its own, to the Kaiming std exactly.
+    let slices = (0..cfg.layer_count())
+        .map(|l| {
+            let seed = seed ^ (l as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            init_form(&cfg.layer_shape(), &cfg.param, std, seed, dtype, device)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    FactorizedTensor::slices(shape[..4].to_vec(), slices)
+}
+
+/// One tensor of `shape` in the form (dense, Tucker, CP or TT) of `param`, whole or per layer.
+fn init_form(
+    shape: &[usize],
+    param: &Resolved,
+    std: f64,
+    seed: u64,
+    dtype: DType,
+    device: &Device,
+) -> Result<FactorizedTensor> {
+    match param {
         Resolved::Dense => {
             let mut rng = SeededRng::new(seed);
-            let mut full = random_normal::<f64>(&shape, &mut rng);
+            let mut full = random_normal::<f64>(shape, &mut rng);
             full.mapv_inplace(|v| v * std);
             FactorizedTensor::dense(&full, dtype, device)
         }
         Resolved::Tucker { ranks } => {
-            let (core, factors) = init_tucker(&shape, ranks, std, seed);
+            let (core, factors) = init_tucker(shape, ranks, std, seed);
             FactorizedTensor::tucker_parts(core, factors, dtype, device)
         }
-        Resolved::Cp { rank } => {
-            let (w, factors) = init_cp(&shape, *rank, std, seed);
+        Resolved::LayerTucker { ranks } => {
+            let (core, factors) = init_tucker(shape, ranks, std, seed);
+            FactorizedTensor::tucker_parts(core, factors, dtype, device)
+        }
+        Resolved::Cp { rank } | Resolved::LayerCp { rank } => {
+            let (w, factors) = init_cp(shape, *rank, std, seed);
             FactorizedTensor::cp_parts(w, factors, dtype, device)
         }
         Resolved::Tt { ranks } => {
-            let cores = init_tt(&shape, ranks, std, seed);
-            FactorizedTensor::tt_parts(cores, dtype, device)
+            FactorizedTensor::tt_parts(init_tt(shape, ranks, std, seed), dtype, device)
         }
-        Resolved::LayerTucker { .. } | Resolved::LayerCp { .. } | Resolved::LayerTt { .. } => {
-            // Each kernel drawn on its own, reconstructing to the Kaiming std exactly.
-            let layer = cfg.layer_shape();
-            let slices = (0..cfg.layer_count())
-                .map(|l| {
-                    let seed = seed ^ (l as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-                    match &cfg.param {
-                        Resolved::LayerTucker { ranks } => {
-                            let (core, factors) = init_tucker(&layer, ranks, std, seed);
-                            FactorizedTensor::tucker_parts(core, factors, dtype, device)
-                        }
-                        Resolved::LayerCp { rank } => {
-                            let (w, factors) = init_cp(&layer, *rank, std, seed);
-                            FactorizedTensor::cp_parts(w, factors, dtype, device)
-                        }
-                        Resolved::LayerTt { ranks } => FactorizedTensor::tt_parts(
-                            init_tt(&layer, ranks, std, seed),
-                            dtype,
-                            device,
-                        ),
-                        other => candle_core::bail!("{other:?} is not a per-layer parametrization"),
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            FactorizedTensor::slices(shape[..4].to_vec(), slices)
+        Resolved::LayerTt { ranks } => {
+            FactorizedTensor::tt_parts(init_tt(shape, ranks, std, seed), dtype, device)
         }
     }
 }

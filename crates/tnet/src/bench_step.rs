@@ -51,7 +51,7 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
         args.batch,
         args.steps,
         args.warmup,
-        args.precision.conv_dtype(),
+        args.precision.precision().conv_dtype(),
         &device,
     )
     .context("benchmarking the training step")?;

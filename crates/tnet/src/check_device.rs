@@ -42,10 +42,8 @@ pub fn run(args: &CheckDeviceArgs) -> Result<()> {
     }
     let cfg = args.net.config()?;
     let device = parse_device(&args.device)?;
-    if device.is_cpu() && args.precision == PrecisionArg::Bf16 {
-        bail!(
-            "--precision bf16 needs --device cuda (candle's CPU matmul has no bf16); f16 runs on the CPU to check the path"
-        );
+    if let (Some(why), true) = (args.precision.precision().cpu_refusal(), device.is_cpu()) {
+        bail!("--precision {}: {why}", args.precision.name());
     }
     let tol = args.tol.unwrap_or(match args.precision {
         PrecisionArg::F32 => 1e-3,
@@ -57,7 +55,7 @@ pub fn run(args: &CheckDeviceArgs) -> Result<()> {
         ..NetOptions::default()
     };
     let tested = NetOptions {
-        conv_dtype: args.precision.conv_dtype(),
+        conv_dtype: args.precision.precision().conv_dtype(),
         ..fast.clone()
     };
     // Both against the f64 truth: the checked side, and the CPU's f32 path as the baseline of

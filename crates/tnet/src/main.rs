@@ -8,6 +8,7 @@ mod device;
 mod eval_model;
 mod eval_pckh;
 mod info;
+mod interrupt;
 mod net_args;
 mod predict;
 mod study;

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use tnet_hourglass::{HourglassConfig, LayerKind, Parametrization, Preset};
+use tnet_train::config::Precision;
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum PresetArg {
@@ -19,20 +20,18 @@ pub enum PrecisionArg {
 }
 
 impl PrecisionArg {
-    pub fn conv_dtype(self) -> Option<candle_core::DType> {
+    /// The trainer's precision (which knows the dtype and what the CPU refuses).
+    pub fn precision(self) -> Precision {
         match self {
-            PrecisionArg::F32 => None,
-            PrecisionArg::Bf16 => Some(candle_core::DType::BF16),
-            PrecisionArg::F16 => Some(candle_core::DType::F16),
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+            PrecisionArg::F16 => Precision::F16,
         }
     }
 
-    pub fn name(self) -> &'static str {
-        match self {
-            PrecisionArg::F32 => "f32",
-            PrecisionArg::Bf16 => "bf16",
-            PrecisionArg::F16 => "f16",
-        }
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string())
     }
 }
 

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
@@ -27,7 +25,7 @@ enum DataArg {
 
 #[derive(Debug, Args)]
 pub struct StudyArgs {
-    /// One seed and one short epoch per run (about 10 minutes on 2 cores).
+    /// One seed and one short epoch per run (7 minutes on this 2-core machine).
     #[arg(long)]
     quick: bool,
     /// Task of Tables A and B (Table C is face parsing).
@@ -100,7 +98,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             anyhow::bail!("--epochs must be at least 1");
         }
         budget.epochs = e;
-        budget.decay_epochs = if e > 1 { vec![e - 1] } else { vec![] };
+        budget.decay_epochs = tnet_train::study::decay_before_last(e);
     }
     let task = match args.task {
         TaskArg::Pose => Task::Pose,
@@ -126,17 +124,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         PathBuf::from("runs").join(if args.quick { "study-quick" } else { "study" })
     });
     let device = parse_device(&args.device)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond interrupt: exiting without a checkpoint");
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit now)"
-        );
-    });
+    let stop = crate::interrupt::stop_flag();
     // `cargo xtask study` passes its own command line, which is what a reader would rerun.
     let command = std::env::var("TNET_COMMAND").unwrap_or_else(|_| {
         let mut a: Vec<String> = std::env::args().collect();

@@ -1,8 +1,6 @@
 //! `tnet train`: train T-Net from a TOML config (or the embedded default) with overrides.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -152,17 +150,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             run_dir.display()
         );
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            eprintln!("\nsecond interrupt: exiting without a checkpoint");
-            std::process::exit(130);
-        }
-        eprintln!(
-            "\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit now)"
-        );
-    });
+    let stop = crate::interrupt::stop_flag();
     let net_cfg = cfg.network()?;
     eprintln!(
         "training {:?} on {} data ({}), {:?}: {} parameters in the tensor ({:.2}x compression), {} in total; run folder {}",

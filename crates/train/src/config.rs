@@ -61,6 +61,13 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// Why this precision cannot run on the CPU, if it cannot.
+    pub fn cpu_refusal(self) -> Option<&'static str> {
+        (self == Precision::Bf16).then_some(
+            "bf16 needs a cuda device (candle's CPU matmul has no bf16; f16 runs on the CPU, slowly, to check the path)",
+        )
+    }
+
     /// The convolutions' dtype when it differs from f32.
     pub fn conv_dtype(self) -> Option<candle_core::DType> {
         match self {
@@ -290,11 +297,8 @@ impl TrainConfig {
         if self.max_steps_per_epoch == Some(0) {
             return bad("max_steps_per_epoch", "must be at least 1");
         }
-        if self.precision == Precision::Bf16 && self.device == "cpu" {
-            return bad(
-                "precision",
-                "bf16 needs device = \"cuda\" (candle's CPU matmul has no bf16; f32 is the CPU's fast path)",
-            );
+        if let (Some(why), "cpu") = (self.precision.cpu_refusal(), self.device.as_str()) {
+            return bad("precision", why);
         }
         if self.threads == Some(0) {
             return bad("threads", "must be at least 1");

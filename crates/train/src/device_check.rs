@@ -37,16 +37,6 @@ pub struct DeviceCheck {
     pub grads: Vec<Agreement>,
 }
 
-impl DeviceCheck {
-    /// The largest disagreement of all.
-    pub fn worst(&self) -> Option<&Agreement> {
-        self.outputs
-            .iter()
-            .chain(&self.grads)
-            .max_by(|a, b| a.rel.total_cmp(&b.rel))
-    }
-}
-
 struct Pass {
     outputs: Vec<Vec<f64>>,
     loss: f64,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 pub use grid::{Planned, RunKind, Table};
 pub use report::{RunResult, write_report};
 
+use crate::checkpoint::Checkpoint;
 use crate::config::{DataKind, Task, TrainConfig};
 use crate::model_io::{CompressTo, compress, load_model, save_compressed};
 use crate::progress::bar;
@@ -34,6 +35,11 @@ pub struct Budget {
     pub finetune_epochs: usize,
 }
 
+/// The learning-rate drop of a run of `epochs` epochs: before the last one (none for one epoch).
+pub fn decay_before_last(epochs: usize) -> Vec<usize> {
+    if epochs > 1 { vec![epochs - 1] } else { vec![] }
+}
+
 impl Budget {
     /// The full study: 2 seeds, 3 epochs of the whole synthetic training set (rate drop before
     /// the last).
@@ -41,7 +47,7 @@ impl Budget {
         Self {
             seeds: (0..seeds as u64).collect(),
             epochs: 3,
-            decay_epochs: vec![2],
+            decay_epochs: decay_before_last(3),
             max_steps_per_epoch: None,
             finetune_epochs: 2,
         }
@@ -326,8 +332,9 @@ fn run_one(
     Ok((Some(RunResult::load(planned, seed, &dir)?), true))
 }
 
-/// The fine-tuning configuration of a compress-then-fine-tune row; writes the compressed
-/// checkpoint (and `compress.json` with the decomposition's relative error) once.
+/// The fine-tuning configuration of a compress-then-fine-tune row: the dense run is
+/// decomposed once into the compressed checkpoint (with `compress.json`, the decomposition's
+/// relative error); its configuration is read back from that checkpoint afterwards.
 fn finetune_config(
     s: &StudySettings,
     from_dir: &Path,
@@ -335,22 +342,15 @@ fn finetune_config(
     compression: f64,
     device: &Device,
 ) -> Result<TrainConfig, StudyError> {
-    let dense_last = from_dir.join("last.safetensors");
-    let (dense, meta) = load_model(&dense_last, device)?;
-    let (net, rep) = compress(
-        &dense,
-        &meta,
-        &CompressTo::TuckerCompression(compression),
-        device,
-    )?;
-    let mut cfg = rep.config.clone();
-    cfg.epochs = s.budget.finetune_epochs;
-    cfg.schedule.decay_epochs = if s.budget.finetune_epochs > 1 {
-        vec![s.budget.finetune_epochs - 1]
-    } else {
-        vec![]
-    };
     if !compressed.is_file() {
+        let dense_last = from_dir.join("last.safetensors");
+        let (dense, meta) = load_model(&dense_last, device)?;
+        let (net, rep) = compress(
+            &dense,
+            &meta,
+            &CompressTo::TuckerCompression(compression),
+            device,
+        )?;
         if let Some(dir) = compressed.parent() {
             std::fs::create_dir_all(dir).map_err(|e| file_err(dir)(e.to_string()))?;
         }
@@ -364,6 +364,12 @@ fn finetune_config(
         let path = compressed.with_file_name("compress.json");
         std::fs::write(&path, json.to_string()).map_err(|e| file_err(&path)(e.to_string()))?;
     }
+    let mut cfg = Checkpoint::load(compressed, device)
+        .map_err(TrainError::from)?
+        .meta
+        .config;
+    cfg.epochs = s.budget.finetune_epochs;
+    cfg.schedule.decay_epochs = decay_before_last(s.budget.finetune_epochs);
     Ok(cfg)
 }
 

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use tnet_hourglass::HourglassConfig;
+
 use crate::config::{Task, TrainConfig};
 use crate::plot::{Series, chart_series};
 
@@ -30,10 +32,8 @@ pub struct RunResult {
     /// Pose: PCKh@0.5 per part and Mean; face parsing: mIoU, F1 (both without background),
     /// pixel accuracy.
     pub values: Vec<f64>,
-    pub parametrization: String,
-    pub tensor_params: usize,
-    pub total_params: usize,
-    pub compression: f64,
+    /// The network the run trained (absent for a skipped run).
+    pub net: Option<HourglassConfig>,
     pub train_seconds: f64,
     pub metric_curve: Vec<f64>,
     pub loss_curve: Vec<f64>,
@@ -53,10 +53,7 @@ impl RunResult {
             },
             metric: f64::NAN,
             values: vec![],
-            parametrization: String::new(),
-            tensor_params: 0,
-            total_params: 0,
-            compression: f64::NAN,
+            net: None,
             train_seconds: 0.0,
             metric_curve: vec![],
             loss_curve: vec![],
@@ -80,10 +77,7 @@ impl RunResult {
         r.skipped = None;
         r.dir = dir.to_path_buf();
         r.task = cfg.task;
-        r.parametrization = format!("{:?}", net.param);
-        r.tensor_params = net.param_count();
-        r.total_params = net.total_params();
-        r.compression = net.compression_ratio();
+        r.net = Some(net);
         let mut last = serde_json::Value::Null;
         for line in log.lines().filter(|l| !l.trim().is_empty()) {
             let v: serde_json::Value =
@@ -115,14 +109,36 @@ impl RunResult {
         Ok(r)
     }
 
+    pub fn compression(&self) -> f64 {
+        self.net
+            .as_ref()
+            .map_or(f64::NAN, |n| n.compression_ratio())
+    }
+
+    pub fn tensor_params(&self) -> usize {
+        self.net.as_ref().map_or(0, |n| n.param_count())
+    }
+
+    pub fn total_params(&self) -> usize {
+        self.net.as_ref().map_or(0, |n| n.total_params())
+    }
+
+    fn parametrization(&self) -> String {
+        self.net
+            .as_ref()
+            .map_or(String::new(), |n| format!("{:?}", n.param))
+    }
+
     /// One line for the progress output.
     pub fn headline(&self) -> String {
         match (&self.skipped, self.task) {
             (Some(why), _) => format!("skipped ({why})"),
             (None, Task::Pose) => {
-                format!("PCKh@0.5 {:.2} at {:.1}x", self.metric, self.compression)
+                format!("PCKh@0.5 {:.2} at {:.1}x", self.metric, self.compression())
             }
-            (None, Task::Faceseg) => format!("mIoU {:.3} at {:.1}x", self.metric, self.compression),
+            (None, Task::Faceseg) => {
+                format!("mIoU {:.3} at {:.1}x", self.metric, self.compression())
+            }
         }
     }
 }
@@ -193,23 +209,17 @@ impl Row<'_> {
     }
 }
 
+/// The rows of `table`: the study appends each configuration's seeds one after the other.
 fn rows<'a>(results: &'a [RunResult], table: Table) -> Vec<Row<'a>> {
-    let mut order: Vec<&str> = vec![];
-    let mut by: BTreeMap<&str, Vec<&RunResult>> = BTreeMap::new();
-    for r in results.iter().filter(|r| r.planned.table == table) {
-        if !by.contains_key(r.planned.id.as_str()) {
-            order.push(&r.planned.id);
-        }
-        by.entry(&r.planned.id).or_default().push(r);
-    }
-    order
-        .into_iter()
-        .map(|id| {
-            let runs = by.remove(id).unwrap_or_default();
-            Row {
-                planned: &runs[0].planned,
-                runs,
-            }
+    let of_table: Vec<&RunResult> = results
+        .iter()
+        .filter(|r| r.planned.table == table)
+        .collect();
+    of_table
+        .chunk_by(|a, b| a.planned.id == b.planned.id)
+        .map(|runs| Row {
+            planned: &runs[0].planned,
+            runs: runs.to_vec(),
         })
         .collect()
 }
@@ -334,10 +344,10 @@ pub fn write_report(
     if !s.sets.is_empty() {
         let _ = writeln!(w, "Overrides for every run: `{}`.\n", s.sets.join("`, `"));
     }
-    let net = b.first().and_then(|r| r.first()).and_then(|first| {
-        let text = std::fs::read_to_string(first.dir.join("config.toml")).ok()?;
-        toml::from_str::<TrainConfig>(&text).ok()?.network().ok()
-    });
+    let net = b
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|f| f.net.clone());
     if let Some(net) = &net {
         let _ = writeln!(
             w,
@@ -387,9 +397,9 @@ pub fn write_report(
             "| {} | {} | {:.2}x | {} | {} | {} |",
             r.planned.method,
             r.planned.detail,
-            first.compression,
-            first.tensor_params,
-            first.total_params,
+            first.compression(),
+            first.tensor_params(),
+            first.total_params(),
             pm(r.metric(), digits)
         );
         let extra: Vec<usize> = if pose { (0..7).collect() } else { vec![1, 2] };
@@ -438,8 +448,8 @@ pub fn write_report(
         }
         let (comp, tp) = r.first().map_or(("n/a".into(), "n/a".into()), |f| {
             (
-                format!("{:.2}x", f.compression),
-                f.tensor_params.to_string(),
+                format!("{:.2}x", f.compression()),
+                f.tensor_params().to_string(),
             )
         });
         let _ = writeln!(
@@ -502,7 +512,7 @@ pub fn write_report(
             r.planned.method,
             r.planned.detail,
             r.first()
-                .map_or("n/a".into(), |f| format!("{:.2}x", f.compression)),
+                .map_or("n/a".into(), |f| format!("{:.2}x", f.compression())),
             pm(m, 3),
             opt(r.value(1), 3),
             opt(r.value(2), 3)
@@ -522,7 +532,7 @@ pub fn write_report(
             series
                 .entry(r.planned.method.clone())
                 .or_default()
-                .push((f.tensor_params as f64, m.0));
+                .push((f.tensor_params() as f64, m.0));
         }
     }
     let lines: Vec<Series> = method_order
@@ -729,7 +739,9 @@ pub fn write_report(
                 let _ = writeln!(
                     w,
                     "- Face parsing: {} {} ({:.1}x compression) is {verdict} dense ({diff:+.3} mIoU).",
-                    r.planned.method, r.planned.detail, f.compression
+                    r.planned.method,
+                    r.planned.detail,
+                    f.compression()
                 );
             }
         }
@@ -762,7 +774,7 @@ pub fn write_report(
                 None => format!("`{folder}`"),
             },
             r.planned.table,
-            r.parametrization,
+            r.parametrization(),
             r.seed,
             if r.metric.is_finite() {
                 format!("{:.digits$}", r.metric)
