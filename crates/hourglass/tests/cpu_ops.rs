@@ -42,6 +42,15 @@ fn conv2d_matches_candle_with_gradients() {
         (2, 5, 7, 9, 3, 3, 2, 1),
         (4, 2, 6, 6, 3, 3, 1, 0),
         (1, 8, 4, 4, 8, 1, 1, 0),
+        // at least 8 input channels: the tap-major weight gradient
+        (3, 16, 7, 6, 5, 3, 1, 1),
+        (2, 9, 9, 9, 4, 3, 2, 1),
+        (1, 12, 5, 5, 3, 3, 1, 0),
+        (2, 8, 6, 7, 6, 5, 1, 2),
+        (4, 10, 11, 9, 7, 7, 2, 3),
+        // 256 pixels or more: padded column-matrix rows
+        (2, 8, 16, 17, 5, 3, 1, 1),
+        (1, 3, 33, 33, 4, 3, 2, 1),
     ];
     for (i, &(b, cin, h, w, cout, k, s, p)) in cases.iter().enumerate() {
         let x = Var::from_tensor(&randn(&[b, cin, h, w], i as u64)).unwrap();

@@ -221,6 +221,14 @@ struct BnBackward {
     residual: bool,
 }
 
+impl BnBackward {
+    /// The output gradient behind the ReLU: zero where the output was clamped.
+    #[inline(always)]
+    fn masked(&self, y: f32, g: f32) -> f32 {
+        if self.relu && y <= 0.0 { 0.0 } else { g }
+    }
+}
+
 impl CustomOp3 for BnBackward {
     fn name(&self) -> &'static str {
         "tnet-batch-norm-backward"
@@ -255,26 +263,19 @@ impl CustomOp3 for BnBackward {
                     let o = (bi * ch + c) * hw;
                     let (zs, ys, gs) = (&z[o..o + hw], &y[o..o + hw], &g[o..o + hw]);
                     let (mut a, mut ax) = ([0f32; 8], [0f32; 8]);
-                    let n8 = hw / 8 * 8;
-                    for j in (0..n8).step_by(8) {
+                    let (z8, y8, g8) = (zs.chunks_exact(8), ys.chunks_exact(8), gs.chunks_exact(8));
+                    let tail = (z8.remainder(), y8.remainder(), g8.remainder());
+                    for ((zc, yc), gc) in z8.zip(y8).zip(g8) {
                         for l in 0..8 {
-                            let gm = if self.relu && ys[j + l] <= 0.0 {
-                                0.0
-                            } else {
-                                gs[j + l]
-                            };
+                            let gm = self.masked(yc[l], gc[l]);
                             a[l] += gm;
-                            ax[l] += gm * (zs[j + l] - m) * is;
+                            ax[l] += gm * (zc[l] - m) * is;
                         }
                     }
-                    for j in n8..hw {
-                        let gm = if self.relu && ys[j] <= 0.0 {
-                            0.0
-                        } else {
-                            gs[j]
-                        };
+                    for ((&zv, &yv), &gv) in tail.0.iter().zip(tail.1).zip(tail.2) {
+                        let gm = self.masked(yv, gv);
                         a[0] += gm;
-                        ax[0] += gm * (zs[j] - m) * is;
+                        ax[0] += gm * (zv - m) * is;
                     }
                     sg += a.iter().map(|&v| v as f64).sum::<f64>();
                     sgx += ax.iter().map(|&v| v as f64).sum::<f64>();
@@ -291,33 +292,42 @@ impl CustomOp3 for BnBackward {
             dgb[c] = sgx as f32;
             dgb[ch + c] = sg as f32;
         }
-        dz.par_chunks_mut(hw).enumerate().for_each(|(i, d)| {
-            let c = i % ch;
-            let (mean, invstd, sg, sgx) = per[c];
-            let k = (gb[c] as f64 * invstd / nf) as f32;
-            let (m, is, nn, sg, sgx) =
-                (mean as f32, invstd as f32, nf as f32, sg as f32, sgx as f32);
-            let o = i * hw;
-            let (zs, ys, gs) = (&z[o..o + hw], &y[o..o + hw], &g[o..o + hw]);
-            for (j, dv) in d.iter_mut().enumerate() {
-                let gm = if self.relu && ys[j] <= 0.0 {
-                    0.0
-                } else {
-                    gs[j]
-                };
-                let xhat = (zs[j] - m) * is;
-                *dv = k * (nn * gm - sg - xhat * sgx);
-            }
-        });
-        if self.residual {
-            dr.par_chunks_mut(hw.max(1)).enumerate().for_each(|(i, d)| {
+        // dz and (with a residual) dr = the masked gradient, in one pass over each plane.
+        let plane = hw.max(1);
+        let dr_planes: Vec<Option<&mut [f32]>> = if self.residual {
+            dr.chunks_mut(plane).map(Some).collect()
+        } else {
+            (0..len / plane).map(|_| None).collect()
+        };
+        dz.par_chunks_mut(plane)
+            .zip(dr_planes)
+            .enumerate()
+            .for_each(|(i, (d, r))| {
+                let c = i % ch;
+                let (mean, invstd, sg, sgx) = per[c];
+                let k = (gb[c] as f64 * invstd / nf) as f32;
+                let (m, is, nn, sg, sgx) =
+                    (mean as f32, invstd as f32, nf as f32, sg as f32, sgx as f32);
                 let o = i * hw;
-                for (jj, dv) in d.iter_mut().enumerate() {
-                    let j = o + jj;
-                    *dv = if self.relu && y[j] <= 0.0 { 0.0 } else { g[j] };
+                let (zs, ys, gs) = (&z[o..o + hw], &y[o..o + hw], &g[o..o + hw]);
+                let dz_of = |zv: f32, gm: f32| k * (nn * gm - sg - (zv - m) * is * sgx);
+                match r {
+                    Some(r) => {
+                        for ((((dv, rv), &zv), &yv), &gv) in
+                            d.iter_mut().zip(r.iter_mut()).zip(zs).zip(ys).zip(gs)
+                        {
+                            let gm = self.masked(yv, gv);
+                            *rv = gm;
+                            *dv = dz_of(zv, gm);
+                        }
+                    }
+                    None => {
+                        for (((dv, &zv), &yv), &gv) in d.iter_mut().zip(zs).zip(ys).zip(gs) {
+                            *dv = dz_of(zv, self.masked(yv, gv));
+                        }
+                    }
                 }
             });
-        }
         Ok((CpuStorage::F32(out), Shape::from(len + 4 * ch + extra)))
     }
 }

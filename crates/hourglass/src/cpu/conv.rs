@@ -1,13 +1,19 @@
 //! 2-D convolution (NCHW, square kernel, stride, zero padding, no dilation or groups) as
-//! im2col + GEMM per image, with both backward passes as GEMMs:
-//! `dx = col2im(W^T dy)` and `dW = sum_b dy_b col_b^T`. Batches are split over rayon's
-//! threads (one GEMM per image); a batch smaller than the thread count parallelizes the GEMM.
-//! The input gradient is only computed when the input needs one (never for the data batch).
+//! im2col + GEMM per image. Backward: the input gradient of a stride-1 conv is the forward
+//! path again (dy convolved with the flipped, transposed kernel), otherwise `col2im(W^T dy)`;
+//! the weight gradient is `sum_b dy_b col_b^T` with the column matrix built tap-major from a
+//! channel-last copy of the image, so the GEMM reads both operands contiguously. Batches are
+//! split over rayon's threads (one GEMM per image, per-thread scratch reused across calls); a
+//! batch smaller than the thread count parallelizes the GEMM. The input gradient is only
+//! computed when the input needs one (never for the data batch).
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use std::mem::MaybeUninit;
+
+use super::scratch::{assume_init, uninit, with_scratch};
 use super::storage::{f32_slice, on_cpu_f32};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +67,14 @@ impl Geom {
         self.oh * self.ow
     }
 
+    /// Row stride of the im2col matrix: the pixel count, padded off multiples of 4 KiB. With
+    /// rows exactly 16 KiB apart (64x64 images) the GEMM's packing of a column block hits the
+    /// same cache sets on every row and ran at a fraction of its speed.
+    fn ld(&self) -> usize {
+        let p = self.p();
+        if p >= 256 { p.next_multiple_of(16) + 16 } else { p }
+    }
+
     /// A 1x1 stride-1 unpadded conv needs no im2col: the image is the column matrix.
     fn pointwise(&self) -> bool {
         self.k == 1 && self.stride == 1 && self.pad == 0
@@ -102,7 +116,7 @@ fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
         let xc = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
         for ky in 0..k {
             for kx in 0..k {
-                let dst = &mut col[row * g.p()..(row + 1) * g.p()];
+                let dst = &mut col[row * g.ld()..row * g.ld() + g.p()];
                 row += 1;
                 let (lo, hi) = valid_cols(g, kx);
                 for oy in 0..g.oh {
@@ -138,7 +152,7 @@ fn col2im(g: &Geom, col: &[f32], x: &mut [f32]) {
         let xc = &mut x[c * g.h * g.w..(c + 1) * g.h * g.w];
         for ky in 0..k {
             for kx in 0..k {
-                let src = &col[row * g.p()..(row + 1) * g.p()];
+                let src = &col[row * g.ld()..row * g.ld() + g.p()];
                 row += 1;
                 let (lo, hi) = valid_cols(g, kx);
                 if lo >= hi {
@@ -167,39 +181,106 @@ fn col2im(g: &Geom, col: &[f32], x: &mut [f32]) {
     }
 }
 
-/// Row-major `dst (m x n) = (accumulate ? dst : 0) + a (m x k) b (k x n)` where `a` and `b` are
-/// given with explicit (row, column) strides.
+/// `xt[q][c] = x[c][q]` for one image of `c` channels of `hw` pixels: the channel-last copy
+/// [`im2row`] reads whole pixel rows from. Tiled so both sides stay in cache.
+fn to_channels_last(x: &[f32], c: usize, hw: usize, xt: &mut [f32]) {
+    const T: usize = 16;
+    for c0 in (0..c).step_by(T) {
+        let c1 = (c0 + T).min(c);
+        for q0 in (0..hw).step_by(T) {
+            let q1 = (q0 + T).min(hw);
+            for q in q0..q1 {
+                let dst = &mut xt[q * c + c0..q * c + c1];
+                for (ci, d) in (c0..c1).zip(dst) {
+                    *d = x[ci * hw + q];
+                }
+            }
+        }
+    }
+}
+
+/// The transposed im2col in tap-major order, from the channel-last image `xt`:
+/// `colt[oy ow + ox][(ky k + kx) cin + c] = x[c][oy s + ky - pad][ox s + kx - pad]` (0 outside).
+/// Each tap of each pixel is one contiguous copy of `cin` values.
+fn im2row(g: &Geom, xt: &[f32], colt: &mut [f32]) {
+    let (k, s, p, c) = (g.k, g.stride, g.pad as isize, g.cin);
+    let kk = g.kk();
+    for oy in 0..g.oh {
+        for ox in 0..g.ow {
+            let row = &mut colt[(oy * g.ow + ox) * kk..(oy * g.ow + ox + 1) * kk];
+            for ky in 0..k {
+                let iy = (oy * s + ky) as isize - p;
+                let taps = &mut row[ky * k * c..(ky + 1) * k * c];
+                if iy < 0 || iy >= g.h as isize {
+                    taps.fill(0.0);
+                    continue;
+                }
+                let src_row = &xt[iy as usize * g.w * c..(iy as usize + 1) * g.w * c];
+                for kx in 0..k {
+                    let ix = (ox * s + kx) as isize - p;
+                    let d = &mut taps[kx * c..(kx + 1) * c];
+                    if ix < 0 || ix >= g.w as isize {
+                        d.fill(0.0);
+                    } else {
+                        d.copy_from_slice(&src_row[ix as usize * c..(ix as usize + 1) * c]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A strided matrix operand: data and (row, column) strides.
+type Strided<'a> = (&'a [f32], (isize, isize));
+
+/// `dst (m x n) = (accumulate ? dst : 0) + a (m x k) b (k x n)`, every matrix with explicit
+/// (row, column) strides. gemm's micro-kernel stores 16-row columns of `dst`, so a row-major
+/// `dst` is computed as `dst^T = b^T a^T` (a row-major store ran at a fraction of the speed);
+/// it is fastest when the (then) left operand is contiguous down its columns.
+///
+/// # Safety
+/// `dst` must be valid for the `m x n` writes its strides reach (and reads when
+/// `accumulate`); `a` must hold every element its strides reach for `m x k`, `b` for `k x n`.
 #[allow(clippy::too_many_arguments)]
-fn gemm_rm(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [f32],
+unsafe fn gemm_strided(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut f32,
+    dst_strides: (isize, isize),
     accumulate: bool,
-    a: &[f32],
-    a_strides: (isize, isize),
-    b: &[f32],
-    b_strides: (isize, isize),
+    a: Strided<'_>,
+    b: Strided<'_>,
     par: Parallelism,
 ) {
-    debug_assert!(dst.len() >= m * n);
-    // SAFETY: the slices hold every element the strides reach (checked by the callers' shapes:
-    // a spans m x k, b spans k x n, dst m x n, all in bounds by construction).
+    if dst_strides.0 != 1 && dst_strides.1 == 1 {
+        // SAFETY: the same products, transposed.
+        return unsafe {
+            gemm_strided(
+                (n, m, k),
+                dst,
+                (1, dst_strides.0),
+                accumulate,
+                (b.0, (b.1.1, b.1.0)),
+                (a.0, (a.1.1, a.1.0)),
+                par,
+            )
+        };
+    }
+    // SAFETY: forwarded from the caller's contract.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
+            dst,
+            dst_strides.1,
+            dst_strides.0,
             accumulate,
-            a.as_ptr(),
-            a_strides.1,
-            a_strides.0,
-            b.as_ptr(),
-            b_strides.1,
-            b_strides.0,
+            a.0.as_ptr(),
+            a.1.1,
+            a.1.0,
+            b.0.as_ptr(),
+            b.1.1,
+            b.1.0,
             1.0,
             1.0,
             false,
@@ -207,6 +288,37 @@ fn gemm_rm(
             false,
             par,
         );
+    }
+}
+
+/// [`gemm_strided`] into a row-major `dst`.
+///
+/// # Safety
+/// As [`gemm_strided`], with `dst` valid for `m n` contiguous values.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_rm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    accumulate: bool,
+    a: &[f32],
+    a_strides: (isize, isize),
+    b: &[f32],
+    b_strides: (isize, isize),
+    par: Parallelism,
+) {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        gemm_strided(
+            (m, n, k),
+            dst,
+            (n as isize, 1),
+            accumulate,
+            (a, a_strides),
+            (b, b_strides),
+            par,
+        )
     }
 }
 
@@ -222,6 +334,47 @@ fn plan(b: usize) -> (bool, Parallelism) {
 
 fn storage_f32(v: Vec<f32>) -> CpuStorage {
     CpuStorage::F32(v)
+}
+
+/// `out[b] = W col(x[b])` for every image: `(b, cout, oh, ow)` values.
+fn forward_batch(g: &Geom, x: &[f32], w: &[f32]) -> Vec<f32> {
+    let mut out = uninit(g.b * g.out_len());
+    let (by_image, par) = plan(g.b);
+    let col_len = if g.pointwise() { 0 } else { g.kk() * g.ld() };
+    let kk = g.kk() as isize;
+    let one = |(bi, o): (usize, &mut [MaybeUninit<f32>])| {
+        let xb = &x[bi * g.in_len()..(bi + 1) * g.in_len()];
+        with_scratch(col_len, 0, |col, _| {
+            let (colm, ld): (&[f32], _) = if g.pointwise() {
+                (xb, g.p())
+            } else {
+                im2col(g, xb, col);
+                (col, g.ld())
+            };
+            // SAFETY: `o` holds cout x p values, `w` cout x kk, `colm` kk x p.
+            unsafe {
+                gemm_rm(
+                    g.cout,
+                    g.p(),
+                    g.kk(),
+                    o.as_mut_ptr().cast(),
+                    false,
+                    w,
+                    (kk, 1),
+                    colm,
+                    (ld as isize, 1),
+                    par,
+                )
+            };
+        });
+    };
+    if by_image {
+        out.par_chunks_mut(g.out_len()).enumerate().for_each(one);
+    } else {
+        out.chunks_mut(g.out_len()).enumerate().for_each(one);
+    }
+    // SAFETY: each image's GEMM wrote all of its cout x p outputs.
+    unsafe { assume_init(out) }
 }
 
 struct ConvForward {
@@ -244,41 +397,7 @@ impl CustomOp2 for ConvForward {
         let g = Geom::new(l1.dims(), l2.dims(), self.stride, self.pad)?;
         let x = f32_slice(s1, l1, "conv2d input")?;
         let w = f32_slice(s2, l2, "conv2d kernel")?;
-        let mut out = vec![0f32; g.b * g.out_len()];
-        let (by_image, par) = plan(g.b);
-        let one = |col: &mut Vec<f32>, (bi, o): (usize, &mut [f32])| {
-            let xb = &x[bi * g.in_len()..(bi + 1) * g.in_len()];
-            let colm: &[f32] = if g.pointwise() {
-                xb
-            } else {
-                im2col(&g, xb, col);
-                col
-            };
-            let (kk, p) = (g.kk() as isize, g.p() as isize);
-            gemm_rm(
-                g.cout,
-                g.p(),
-                g.kk(),
-                o,
-                false,
-                w,
-                (kk, 1),
-                colm,
-                (p, 1),
-                par,
-            );
-        };
-        let col_len = if g.pointwise() { 0 } else { g.kk() * g.p() };
-        if by_image {
-            out.par_chunks_mut(g.out_len())
-                .enumerate()
-                .for_each_init(|| vec![0f32; col_len], one);
-        } else {
-            let mut col = vec![0f32; col_len];
-            out.chunks_mut(g.out_len())
-                .enumerate()
-                .for_each(|item| one(&mut col, item));
-        }
+        let out = forward_batch(&g, x, w);
         Ok((storage_f32(out), Shape::from((g.b, g.cout, g.oh, g.ow))))
     }
 
@@ -320,6 +439,23 @@ impl CustomOp2 for ConvForward {
     }
 }
 
+/// `wf[c][o][ky][kx] = w[o][c][k-1-ky][k-1-kx]`: the kernel whose stride-1 convolution of the
+/// output gradient (padded by `k - 1 - pad`) is the input gradient.
+fn flip_transpose(w: &[f32], cout: usize, cin: usize, k: usize) -> Vec<f32> {
+    let kk = k * k;
+    let mut wf = vec![0f32; w.len()];
+    for o in 0..cout {
+        for c in 0..cin {
+            let src = &w[(o * cin + c) * kk..(o * cin + c + 1) * kk];
+            let dst = &mut wf[(c * cout + o) * kk..(c * cout + o + 1) * kk];
+            for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
+                *d = *s;
+            }
+        }
+    }
+    wf
+}
+
 /// `dx` from `(dy, W)`.
 struct ConvBackwardInput {
     stride: usize,
@@ -356,53 +492,50 @@ impl CustomOp2 for ConvBackwardInput {
         }
         let dy = f32_slice(s1, l1, "conv2d output gradient")?;
         let w = f32_slice(s2, l2, "conv2d kernel")?;
+        let shape = Shape::from((b, cin, self.h, self.w));
+        if g.stride == 1 && g.pad < k && !g.pointwise() {
+            // A stride-1 convolution's input gradient is the "full" convolution of dy with the
+            // flipped, transposed kernel: the forward path (im2col + one GEMM with K = cout k k)
+            // instead of a GEMM with K = cout and a scatter-add.
+            let wf = flip_transpose(w, cout, cin, k);
+            let gf = Geom::new(&[b, cout, oh, ow], &[cin, cout, k, k], 1, k - 1 - g.pad)?;
+            let dx = forward_batch(&gf, dy, &wf);
+            return Ok((storage_f32(dx), shape));
+        }
         let mut dx = vec![0f32; b * g.in_len()];
         let (by_image, par) = plan(b);
         let (kk, p) = (g.kk() as isize, g.p() as isize);
-        let one = |col: &mut Vec<f32>, (bi, dxb): (usize, &mut [f32])| {
+        let col_len = if g.pointwise() { 0 } else { g.kk() * g.ld() };
+        let ld = if g.pointwise() { g.p() } else { g.ld() } as isize;
+        let one = |(bi, dxb): (usize, &mut [f32])| {
             let dyb = &dy[bi * g.out_len()..(bi + 1) * g.out_len()];
-            // W^T (kk x cout) dy_b (cout x p)
-            if g.pointwise() {
-                gemm_rm(
-                    g.kk(),
-                    g.p(),
-                    cout,
-                    dxb,
-                    false,
-                    w,
-                    (1, kk),
-                    dyb,
-                    (p, 1),
-                    par,
-                );
-            } else {
-                gemm_rm(
-                    g.kk(),
-                    g.p(),
-                    cout,
-                    col,
-                    false,
-                    w,
-                    (1, kk),
-                    dyb,
-                    (p, 1),
-                    par,
-                );
-                col2im(&g, col, dxb);
-            }
+            with_scratch(col_len, 0, |col, _| {
+                // W^T (kk x cout) dy_b (cout x p), straight into dx for a pointwise conv.
+                let target: &mut [f32] = if g.pointwise() { dxb } else { col };
+                // SAFETY: `target` holds kk rows of p values `ld` apart, `w` cout x kk, `dyb`
+                // cout x p.
+                unsafe {
+                    gemm_strided(
+                        (g.kk(), g.p(), cout),
+                        target.as_mut_ptr(),
+                        (ld, 1),
+                        false,
+                        (w, (1, kk)),
+                        (dyb, (p, 1)),
+                        par,
+                    )
+                };
+                if !g.pointwise() {
+                    col2im(&g, col, dxb);
+                }
+            });
         };
-        let col_len = if g.pointwise() { 0 } else { g.kk() * g.p() };
         if by_image {
-            dx.par_chunks_mut(g.in_len())
-                .enumerate()
-                .for_each_init(|| vec![0f32; col_len], one);
+            dx.par_chunks_mut(g.in_len()).enumerate().for_each(one);
         } else {
-            let mut col = vec![0f32; col_len];
-            dx.chunks_mut(g.in_len())
-                .enumerate()
-                .for_each(|item| one(&mut col, item));
+            dx.chunks_mut(g.in_len()).enumerate().for_each(one);
         }
-        Ok((storage_f32(dx), Shape::from((b, cin, self.h, self.w))))
+        Ok((storage_f32(dx), shape))
     }
 }
 
@@ -412,6 +545,10 @@ struct ConvBackwardWeight {
     pad: usize,
     k: usize,
 }
+
+/// Below this many input channels the tap-major rows are too short to copy quickly and the
+/// weight gradient uses the plain im2col.
+const CHANNEL_LAST_MIN_CIN: usize = 8;
 
 impl CustomOp2 for ConvBackwardWeight {
     fn name(&self) -> &'static str {
@@ -446,32 +583,65 @@ impl CustomOp2 for ConvBackwardWeight {
         }
         let x = f32_slice(s1, l1, "conv2d input")?;
         let dy = f32_slice(s2, l2, "conv2d output gradient")?;
-        let p = g.p() as isize;
+        let (p, kk) = (g.p() as isize, g.kk() as isize);
         let wlen = g.cout * g.kk();
-        let col_len = if g.pointwise() { 0 } else { g.kk() * g.p() };
+        // The GEMM reduces over pixels. With plain im2col rows both operands run along that
+        // axis and the GEMM packs one of them element by element; tap-major rows built from a
+        // channel-last copy of the image make it a contiguous operand. The result then comes
+        // out as (cout, ky, kx, cin) and is permuted at the end.
+        let tap_major = !g.pointwise() && g.cin >= CHANNEL_LAST_MIN_CIN;
+        let (xt_len, col_len) = match (g.pointwise(), tap_major) {
+            (true, _) => (0, 0),
+            (false, true) => (g.in_len(), g.kk() * g.p()),
+            (false, false) => (0, g.kk() * g.ld()),
+        };
         let (by_image, par) = plan(g.b);
         // dW (cout x kk) += dy_b (cout x p) col_b^T (p x kk)
-        let add = |acc: &mut Vec<f32>, col: &mut Vec<f32>, bi: usize| {
+        let add = |acc: &mut [f32], bi: usize| {
             let xb = &x[bi * g.in_len()..(bi + 1) * g.in_len()];
             let dyb = &dy[bi * g.out_len()..(bi + 1) * g.out_len()];
-            let colm: &[f32] = if g.pointwise() {
-                xb
-            } else {
-                im2col(&g, xb, col);
-                col
-            };
-            gemm_rm(
-                g.cout,
-                g.kk(),
-                g.p(),
-                acc,
-                true,
-                dyb,
-                (p, 1),
-                colm,
-                (1, p),
-                par,
-            );
+            with_scratch(xt_len, col_len, |xt, col| {
+                let (colm, col_strides): (&[f32], _) = if g.pointwise() {
+                    (xb, (1, p))
+                } else if tap_major {
+                    to_channels_last(xb, g.cin, g.h * g.w, xt);
+                    im2row(&g, xt, col);
+                    (col, (kk, 1))
+                } else {
+                    im2col(&g, xb, col);
+                    (col, (1, g.ld() as isize))
+                };
+                // SAFETY: `acc` holds cout x kk values, `dyb` cout x p, `colm` p x kk under
+                // its strides.
+                unsafe {
+                    if tap_major {
+                        // dW^T (kk x cout) += colt^T (kk x p) dy_b^T (p x cout), all three
+                        // contiguous down their columns.
+                        gemm_strided(
+                            (g.kk(), g.cout, g.p()),
+                            acc.as_mut_ptr(),
+                            (1, kk),
+                            true,
+                            (colm, (1, kk)),
+                            (dyb, (1, p)),
+                            par,
+                        )
+                    } else {
+                        gemm_rm(
+                            g.cout,
+                            g.kk(),
+                            g.p(),
+                            acc.as_mut_ptr(),
+                            true,
+                            dyb,
+                            (p, 1),
+                            colm,
+                            col_strides,
+                            par,
+                        )
+                    }
+                };
+            });
         };
         // Fixed chunks summed in order: the result does not depend on work stealing, so runs
         // (and resumed runs) are bit-identical on a machine.
@@ -482,9 +652,8 @@ impl CustomOp2 for ConvBackwardWeight {
                 .into_par_iter()
                 .map(|chunk| {
                     let mut acc = vec![0f32; wlen];
-                    let mut col = vec![0f32; col_len];
                     for bi in chunk * per..((chunk + 1) * per).min(g.b) {
-                        add(&mut acc, &mut col, bi);
+                        add(&mut acc, bi);
                     }
                     acc
                 })
@@ -497,14 +666,32 @@ impl CustomOp2 for ConvBackwardWeight {
             total
         } else {
             let mut acc = vec![0f32; wlen];
-            let mut col = vec![0f32; col_len];
             for bi in 0..g.b {
-                add(&mut acc, &mut col, bi);
+                add(&mut acc, bi);
             }
             acc
         };
+        let dw = if tap_major {
+            taps_to_oihw(&dw, g.cout, g.cin, g.k)
+        } else {
+            dw
+        };
         Ok((storage_f32(dw), Shape::from((g.cout, g.cin, g.k, g.k))))
     }
+}
+
+/// `(cout, ky, kx, cin)` to `(cout, cin, ky, kx)`.
+fn taps_to_oihw(dw: &[f32], cout: usize, cin: usize, k: usize) -> Vec<f32> {
+    let kk = k * k;
+    let mut out = vec![0f32; dw.len()];
+    for o in 0..cout {
+        for t in 0..kk {
+            for c in 0..cin {
+                out[(o * cin + c) * kk + t] = dw[(o * kk + t) * cin + c];
+            }
+        }
+    }
+    out
 }
 
 /// `conv2d(x, w)` with square kernel, `stride` and zero `padding`: the fast kernels for f32 on

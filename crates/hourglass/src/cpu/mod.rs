@@ -5,6 +5,7 @@
 mod batch_norm;
 mod conv;
 mod pool;
+mod scratch;
 mod storage;
 
 pub use batch_norm::batch_norm_train;
