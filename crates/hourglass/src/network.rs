@@ -98,7 +98,7 @@ impl Conv {
     fn forward(&self, x: &Tensor, ex: Exec) -> Result<Tensor> {
         let y = ex.conv(x, &self.weight, self.stride, self.padding)?;
         match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+            Some(b) => ex.add_bias(&y, b),
             None => Ok(y),
         }
     }
@@ -133,6 +133,15 @@ impl Exec {
                 .to_dtype(x.dtype()),
             _ if self.fast => crate::cpu::conv2d(x, w, stride, padding),
             _ => x.conv2d(w, padding, stride, 1, 1),
+        }
+    }
+
+    /// `y + bias` per channel.
+    fn add_bias(&self, y: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        if self.fast {
+            crate::cpu::add_channel_bias(y, bias)
+        } else {
+            y.broadcast_add(&bias.reshape((1, bias.dim(0)?, 1, 1))?)
         }
     }
 }

@@ -288,3 +288,33 @@ fn reduction_pooling_matches_the_cpu_op() {
         );
     }
 }
+
+/// The per-channel bias add against candle's broadcast add, with gradients; the input also
+/// feeds a second op, so its gradient must be the sum of both paths.
+#[test]
+fn channel_bias_matches_candle_with_gradients() {
+    for (i, &(b, c, h, w)) in [(2, 3, 5, 7), (1, 16, 8, 8), (3, 5, 1, 1)]
+        .iter()
+        .enumerate()
+    {
+        let x = Var::from_tensor(&randn(&[b, c, h, w], 80 + i as u64)).unwrap();
+        let bias = Var::from_tensor(&randn(&[c], 90 + i as u64)).unwrap();
+        let ours = cpu::add_channel_bias(&x, &bias).unwrap();
+        let theirs = x
+            .broadcast_add(&bias.reshape((1, c, 1, 1)).unwrap())
+            .unwrap();
+        assert!(rel_err(&ours, &theirs) == 0.0, "case {i} forward");
+        let probe = randn(&[b, c, h, w], 95);
+        let loss = |y: &Tensor| {
+            ((y * &probe).unwrap().sum_all().unwrap() + x.sqr().unwrap().sum_all().unwrap())
+                .unwrap()
+                .backward()
+                .unwrap()
+        };
+        let (g1, g2) = (loss(&ours), loss(&theirs));
+        for (what, v) in [("input", x.as_tensor()), ("bias", bias.as_tensor())] {
+            let e = rel_err(g1.get(v).unwrap(), g2.get(v).unwrap());
+            assert!(e < 1e-6, "case {i} {what} gradient: {e}");
+        }
+    }
+}

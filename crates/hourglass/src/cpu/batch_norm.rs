@@ -11,7 +11,7 @@ use super::storage::{f32_slice, nchw};
 
 /// Sum of `f(v)` over a slice in 8 f32 lanes (vectorizes), returned in f64.
 #[inline]
-fn lane_sum(s: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+pub(super) fn lane_sum(s: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     let mut acc = [0f32; 8];
     let chunks = s.chunks_exact(8);
     let rest = chunks.remainder();

@@ -12,6 +12,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 use super::scratch::{assume_init, uninit, with_scratch};
 use super::storage::{f32_slice, on_cpu_f32};
@@ -75,6 +76,13 @@ impl Geom {
         if p >= 256 { p.next_multiple_of(16) + 16 } else { p }
     }
 
+    /// Output rows per column-matrix block: about [`BLOCK_VALUES`] values of the column matrix,
+    /// so a block written by im2col is still in cache when the GEMM packs it.
+    fn block_rows(&self) -> usize {
+        let px = (block_values() / self.kk()).max(1);
+        (px / self.ow.max(1)).clamp(1, self.oh.max(1))
+    }
+
     /// A 1x1 stride-1 unpadded conv needs no im2col: the image is the column matrix.
     fn pointwise(&self) -> bool {
         self.k == 1 && self.stride == 1 && self.pad == 0
@@ -87,6 +95,16 @@ impl Geom {
     fn out_len(&self) -> usize {
         self.cout * self.p()
     }
+}
+
+/// Target size (f32 values) of one block of the column matrix: a quarter of a 1 MiB L2.
+const BLOCK_VALUES: usize = 64 * 1024;
+
+fn block_values() -> usize {
+    std::env::var("TNET_CONV_BLOCK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(BLOCK_VALUES)
 }
 
 /// The output columns `ox` whose input column `ox s + kx - pad` lies inside `0..w`.
@@ -108,20 +126,22 @@ fn valid_cols(g: &Geom, kx: usize) -> (usize, usize) {
     )
 }
 
-/// `col[(c k + ky) k + kx][oy ow + ox] = x[c][oy s + ky - pad][ox s + kx - pad]` (0 outside).
-fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
+/// `col[(c k + ky) k + kx][(oy - y0) ow + ox] = x[c][oy s + ky - pad][ox s + kx - pad]` (0
+/// outside) for the output rows `oy` in `rows = y0..y1`, matrix rows `ld` apart.
+fn im2col(g: &Geom, x: &[f32], col: &mut [f32], ld: usize, rows: Range<usize>) {
     let (k, s, p) = (g.k, g.stride, g.pad as isize);
+    let npx = rows.len() * g.ow;
     let mut row = 0;
     for c in 0..g.cin {
         let xc = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
         for ky in 0..k {
             for kx in 0..k {
-                let dst = &mut col[row * g.ld()..row * g.ld() + g.p()];
+                let dst = &mut col[row * ld..row * ld + npx];
                 row += 1;
                 let (lo, hi) = valid_cols(g, kx);
-                for oy in 0..g.oh {
+                for oy in rows.clone() {
                     let iy = (oy * s + ky) as isize - p;
-                    let d = &mut dst[oy * g.ow..(oy + 1) * g.ow];
+                    let d = &mut dst[(oy - rows.start) * g.ow..(oy - rows.start + 1) * g.ow];
                     if iy < 0 || iy >= g.h as isize || lo >= hi {
                         d.fill(0.0);
                         continue;
@@ -143,8 +163,8 @@ fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
     }
 }
 
-/// The adjoint of [`im2col`]: `x[c][iy][ix] += col[..]` (x zeroed first).
-fn col2im(g: &Geom, col: &[f32], x: &mut [f32]) {
+/// The adjoint of [`im2col`] over the whole image: `x[c][iy][ix] += col[..]` (x zeroed first).
+fn col2im(g: &Geom, col: &[f32], x: &mut [f32], ld: usize) {
     x.fill(0.0);
     let (k, s, p) = (g.k, g.stride, g.pad as isize);
     let mut row = 0;
@@ -152,7 +172,7 @@ fn col2im(g: &Geom, col: &[f32], x: &mut [f32]) {
         let xc = &mut x[c * g.h * g.w..(c + 1) * g.h * g.w];
         for ky in 0..k {
             for kx in 0..k {
-                let src = &col[row * g.ld()..row * g.ld() + g.p()];
+                let src = &col[row * ld..row * ld + g.p()];
                 row += 1;
                 let (lo, hi) = valid_cols(g, kx);
                 if lo >= hi {
@@ -199,15 +219,17 @@ fn to_channels_last(x: &[f32], c: usize, hw: usize, xt: &mut [f32]) {
     }
 }
 
-/// The transposed im2col in tap-major order, from the channel-last image `xt`:
-/// `colt[oy ow + ox][(ky k + kx) cin + c] = x[c][oy s + ky - pad][ox s + kx - pad]` (0 outside).
-/// Each tap of each pixel is one contiguous copy of `cin` values.
-fn im2row(g: &Geom, xt: &[f32], colt: &mut [f32]) {
+/// The transposed im2col in tap-major order, from the channel-last image `xt`, for the output
+/// rows `oy` in `rows = y0..y1`:
+/// `colt[(oy - y0) ow + ox][(ky k + kx) cin + c] = x[c][oy s + ky - pad][ox s + kx - pad]` (0
+/// outside). Each tap of each pixel is one contiguous copy of `cin` values.
+fn im2row(g: &Geom, xt: &[f32], colt: &mut [f32], rows: Range<usize>) {
     let (k, s, p, c) = (g.k, g.stride, g.pad as isize, g.cin);
     let kk = g.kk();
-    for oy in 0..g.oh {
+    for oy in rows.clone() {
         for ox in 0..g.ow {
-            let row = &mut colt[(oy * g.ow + ox) * kk..(oy * g.ow + ox + 1) * kk];
+            let q = (oy - rows.start) * g.ow + ox;
+            let row = &mut colt[q * kk..(q + 1) * kk];
             for ky in 0..k {
                 let iy = (oy * s + ky) as isize - p;
                 let taps = &mut row[ky * k * c..(ky + 1) * k * c];
@@ -340,32 +362,37 @@ fn storage_f32(v: Vec<f32>) -> CpuStorage {
 fn forward_batch(g: &Geom, x: &[f32], w: &[f32]) -> Vec<f32> {
     let mut out = uninit(g.b * g.out_len());
     let (by_image, par) = plan(g.b);
-    let col_len = if g.pointwise() { 0 } else { g.kk() * g.ld() };
-    let kk = g.kk() as isize;
+    let rows = g.block_rows();
+    let col_len = if g.pointwise() { 0 } else { g.kk() * rows * g.ow };
+    let (kk, p) = (g.kk() as isize, g.p() as isize);
     let one = |(bi, o): (usize, &mut [MaybeUninit<f32>])| {
         let xb = &x[bi * g.in_len()..(bi + 1) * g.in_len()];
+        if g.pointwise() {
+            // SAFETY: `o` holds cout x p values, `w` cout x cin, `xb` cin x p.
+            unsafe { gemm_rm(g.cout, g.p(), g.kk(), o.as_mut_ptr().cast(), false, w, (kk, 1), xb, (p, 1), par) };
+            return;
+        }
+        // Block by block of output rows, so each block of the column matrix is packed by the
+        // GEMM while still in cache.
         with_scratch(col_len, 0, |col, _| {
-            let (colm, ld): (&[f32], _) = if g.pointwise() {
-                (xb, g.p())
-            } else {
-                im2col(g, xb, col);
-                (col, g.ld())
-            };
-            // SAFETY: `o` holds cout x p values, `w` cout x kk, `colm` kk x p.
-            unsafe {
-                gemm_rm(
-                    g.cout,
-                    g.p(),
-                    g.kk(),
-                    o.as_mut_ptr().cast(),
-                    false,
-                    w,
-                    (kk, 1),
-                    colm,
-                    (ld as isize, 1),
-                    par,
-                )
-            };
+            for y0 in (0..g.oh).step_by(rows) {
+                let band = y0..(y0 + rows).min(g.oh);
+                let npx = band.len() * g.ow;
+                im2col(g, xb, col, npx, band);
+                // SAFETY: the block's outputs are the columns y0 ow .. y0 ow + npx of the
+                // cout x p image in `o`; `w` is cout x kk and `col` kk x npx.
+                unsafe {
+                    gemm_strided(
+                        (g.cout, npx, g.kk()),
+                        o.as_mut_ptr().add(y0 * g.ow).cast(),
+                        (p, 1),
+                        false,
+                        (w, (kk, 1)),
+                        (col, (npx as isize, 1)),
+                        par,
+                    )
+                };
+            }
         });
     };
     if by_image {
@@ -526,7 +553,7 @@ impl CustomOp2 for ConvBackwardInput {
                     )
                 };
                 if !g.pointwise() {
-                    col2im(&g, col, dxb);
+                    col2im(&g, col, dxb, g.ld());
                 }
             });
         };
@@ -590,9 +617,12 @@ impl CustomOp2 for ConvBackwardWeight {
         // channel-last copy of the image make it a contiguous operand. The result then comes
         // out as (cout, ky, kx, cin) and is permuted at the end.
         let tap_major = !g.pointwise() && g.cin >= CHANNEL_LAST_MIN_CIN;
+        // Tap-major blocks of output rows, several times the forward's: each block's GEMM
+        // reads and writes all of dW once.
+        let rows = (4 * g.block_rows()).min(g.oh.max(1));
         let (xt_len, col_len) = match (g.pointwise(), tap_major) {
             (true, _) => (0, 0),
-            (false, true) => (g.in_len(), g.kk() * g.p()),
+            (false, true) => (g.in_len(), g.kk() * rows * g.ow),
             (false, false) => (0, g.kk() * g.ld()),
         };
         let (by_image, par) = plan(g.b);
@@ -601,45 +631,49 @@ impl CustomOp2 for ConvBackwardWeight {
             let xb = &x[bi * g.in_len()..(bi + 1) * g.in_len()];
             let dyb = &dy[bi * g.out_len()..(bi + 1) * g.out_len()];
             with_scratch(xt_len, col_len, |xt, col| {
+                // SAFETY (all GEMMs): `acc` holds cout x kk values, `dyb` cout x p, and the
+                // column matrix p x kk (or a block of it) under the strides given.
+                if tap_major {
+                    to_channels_last(xb, g.cin, g.h * g.w, xt);
+                    for y0 in (0..g.oh).step_by(rows) {
+                        let band = y0..(y0 + rows).min(g.oh);
+                        let npx = band.len() * g.ow;
+                        im2row(&g, xt, col, band);
+                        // dW^T (kk x cout) += colt^T (kk x npx) dy_b^T (npx x cout), all
+                        // three contiguous down their columns.
+                        unsafe {
+                            gemm_strided(
+                                (g.kk(), g.cout, npx),
+                                acc.as_mut_ptr(),
+                                (1, kk),
+                                true,
+                                (col, (1, kk)),
+                                (&dyb[y0 * g.ow..], (1, p)),
+                                par,
+                            )
+                        };
+                    }
+                    return;
+                }
                 let (colm, col_strides): (&[f32], _) = if g.pointwise() {
                     (xb, (1, p))
-                } else if tap_major {
-                    to_channels_last(xb, g.cin, g.h * g.w, xt);
-                    im2row(&g, xt, col);
-                    (col, (kk, 1))
                 } else {
-                    im2col(&g, xb, col);
+                    im2col(&g, xb, col, g.ld(), 0..g.oh);
                     (col, (1, g.ld() as isize))
                 };
-                // SAFETY: `acc` holds cout x kk values, `dyb` cout x p, `colm` p x kk under
-                // its strides.
                 unsafe {
-                    if tap_major {
-                        // dW^T (kk x cout) += colt^T (kk x p) dy_b^T (p x cout), all three
-                        // contiguous down their columns.
-                        gemm_strided(
-                            (g.kk(), g.cout, g.p()),
-                            acc.as_mut_ptr(),
-                            (1, kk),
-                            true,
-                            (colm, (1, kk)),
-                            (dyb, (1, p)),
-                            par,
-                        )
-                    } else {
-                        gemm_rm(
-                            g.cout,
-                            g.kk(),
-                            g.p(),
-                            acc.as_mut_ptr(),
-                            true,
-                            dyb,
-                            (p, 1),
-                            colm,
-                            col_strides,
-                            par,
-                        )
-                    }
+                    gemm_rm(
+                        g.cout,
+                        g.kk(),
+                        g.p(),
+                        acc.as_mut_ptr(),
+                        true,
+                        dyb,
+                        (p, 1),
+                        colm,
+                        col_strides,
+                        par,
+                    )
                 };
             });
         };
