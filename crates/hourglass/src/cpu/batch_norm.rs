@@ -41,6 +41,12 @@ fn channel_stats(x: &[f32], dims: (usize, usize, usize), c: usize) -> (f64, f64)
     (mean, sq / n)
 }
 
+/// Channel planes per parallel task: small planes (the 4x4 levels of an hourglass) are grouped
+/// so a task is worth a thread hand-off.
+fn planes_per_task(hw: usize) -> usize {
+    (8192 / hw.max(1)).max(1)
+}
+
 /// `(B, C, H * W)`: channel planes are contiguous runs of `H * W` values.
 fn dims4(l: &Layout) -> Result<(usize, usize, usize)> {
     let (b, c, h, w) = nchw(l, "batch norm")?;
@@ -65,29 +71,32 @@ impl BnAct {
     ) -> Vec<f32> {
         let (_, ch, hw) = dims;
         let mut y = vec![0f32; z.len()];
-        y.par_chunks_mut(hw).enumerate().for_each(|(i, out)| {
-            let c = i % ch;
-            let (mean, var) = (gb[2 * ch + c] as f64, gb[3 * ch + c] as f64);
-            let invstd = 1.0 / (var + self.eps).sqrt();
-            let scale = (gb[c] as f64 * invstd) as f32;
-            let shift = (gb[ch + c] as f64 - mean * gb[c] as f64 * invstd) as f32;
-            let zin = &z[i * hw..(i + 1) * hw];
-            match r {
-                Some(r) => {
-                    let rin = &r[i * hw..(i + 1) * hw];
-                    for ((o, &v), &rv) in out.iter_mut().zip(zin).zip(rin) {
-                        let t = v * scale + shift + rv;
-                        *o = if self.relu { t.max(0.0) } else { t };
+        y.par_chunks_mut(hw)
+            .enumerate()
+            .with_min_len(planes_per_task(hw))
+            .for_each(|(i, out)| {
+                let c = i % ch;
+                let (mean, var) = (gb[2 * ch + c] as f64, gb[3 * ch + c] as f64);
+                let invstd = 1.0 / (var + self.eps).sqrt();
+                let scale = (gb[c] as f64 * invstd) as f32;
+                let shift = (gb[ch + c] as f64 - mean * gb[c] as f64 * invstd) as f32;
+                let zin = &z[i * hw..(i + 1) * hw];
+                match r {
+                    Some(r) => {
+                        let rin = &r[i * hw..(i + 1) * hw];
+                        for ((o, &v), &rv) in out.iter_mut().zip(zin).zip(rin) {
+                            let t = v * scale + shift + rv;
+                            *o = if self.relu { t.max(0.0) } else { t };
+                        }
+                    }
+                    None => {
+                        for (o, &v) in out.iter_mut().zip(zin) {
+                            let t = v * scale + shift;
+                            *o = if self.relu { t.max(0.0) } else { t };
+                        }
                     }
                 }
-                None => {
-                    for (o, &v) in out.iter_mut().zip(zin) {
-                        let t = v * scale + shift;
-                        *o = if self.relu { t.max(0.0) } else { t };
-                    }
-                }
-            }
-        });
+            });
         y
     }
 }
@@ -302,6 +311,7 @@ impl CustomOp3 for BnBackward {
         dz.par_chunks_mut(plane)
             .zip(dr_planes)
             .enumerate()
+            .with_min_len(planes_per_task(plane))
             .for_each(|(i, (d, r))| {
                 let c = i % ch;
                 let (mean, invstd, sg, sgx) = per[c];

@@ -73,7 +73,11 @@ impl Geom {
     /// same cache sets on every row and ran at a fraction of its speed.
     fn ld(&self) -> usize {
         let p = self.p();
-        if p >= 256 { p.next_multiple_of(16) + 16 } else { p }
+        if p >= 256 {
+            p.next_multiple_of(16) + 16
+        } else {
+            p
+        }
     }
 
     /// Output rows per column-matrix block: about [`BLOCK_VALUES`] values of the column matrix,
@@ -363,13 +367,30 @@ fn forward_batch(g: &Geom, x: &[f32], w: &[f32]) -> Vec<f32> {
     let mut out = uninit(g.b * g.out_len());
     let (by_image, par) = plan(g.b);
     let rows = g.block_rows();
-    let col_len = if g.pointwise() { 0 } else { g.kk() * rows * g.ow };
+    let col_len = if g.pointwise() {
+        0
+    } else {
+        g.kk() * rows * g.ow
+    };
     let (kk, p) = (g.kk() as isize, g.p() as isize);
     let one = |(bi, o): (usize, &mut [MaybeUninit<f32>])| {
         let xb = &x[bi * g.in_len()..(bi + 1) * g.in_len()];
         if g.pointwise() {
             // SAFETY: `o` holds cout x p values, `w` cout x cin, `xb` cin x p.
-            unsafe { gemm_rm(g.cout, g.p(), g.kk(), o.as_mut_ptr().cast(), false, w, (kk, 1), xb, (p, 1), par) };
+            unsafe {
+                gemm_rm(
+                    g.cout,
+                    g.p(),
+                    g.kk(),
+                    o.as_mut_ptr().cast(),
+                    false,
+                    w,
+                    (kk, 1),
+                    xb,
+                    (p, 1),
+                    par,
+                )
+            };
             return;
         }
         // Block by block of output rows, so each block of the column matrix is packed by the
