@@ -4,6 +4,7 @@
 //! the `tnet-tucker` / `tnet-cp` / `tnet-tt` results; [`init`] draws parts whose reconstruction
 //! has exactly the Kaiming std (SPEC section 2); [`tucker_dropout`] is tensor dropout.
 
+mod cpu_mode_product;
 mod dropout;
 pub mod init;
 mod param;
@@ -11,4 +12,6 @@ mod reconstruct;
 
 pub use dropout::tucker_dropout;
 pub use param::FactorizedTensor;
-pub use reconstruct::{cp_to_tensor, from_ndarray, mode_product, tt_to_tensor, tucker_to_tensor};
+pub use reconstruct::{
+    cp_to_tensor, from_ndarray, mode_product, mode_product_moved, tt_to_tensor, tucker_to_tensor,
+};

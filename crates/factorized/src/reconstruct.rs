@@ -3,6 +3,15 @@ use candle_core::{DType, Device, Result, Tensor};
 /// `x ×_mode u` with `u: I x r` (the factor) applied to the mode of size `r`:
 /// `out[.., i, ..] = sum_j u[i, j] x[.., j, ..]`, as one matmul on a view with the mode last.
 pub fn mode_product(x: &Tensor, u: &Tensor, mode: usize) -> Result<Tensor> {
+    if crate::cpu_mode_product::applies(x, u) {
+        return crate::cpu_mode_product::mode_product(x, u, mode);
+    }
+    mode_product_moved(x, u, mode)
+}
+
+/// [`mode_product`] with candle's ops: the mode moved last, one matmul, moved back (the
+/// reference for the CPU kernel, and the path on other devices and dtypes).
+pub fn mode_product_moved(x: &Tensor, u: &Tensor, mode: usize) -> Result<Tensor> {
     let rank = x.rank();
     let last = rank - 1;
     let moved = if mode == last {

@@ -9,7 +9,7 @@
 //! is exactly the chain rule's `dW`-weighted sum.
 
 use candle_core::backprop::GradStore;
-use candle_core::{Result, Tensor, Var};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, Var};
 
 /// How the kernels of a pass relate to the tensor's parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +116,13 @@ impl Kernels {
                 return Ok(());
             }
         }
-        let surrogate = (&split.full * &dw)?.sum_all()?;
+        let surrogate = if crate::cpu::on_cpu_f32(&split.full) && crate::cpu::on_cpu_f32(&dw) {
+            // A scalar whose backward hands `dW` to the tensor as it is: no broadcast of the
+            // seed and no product with `dW` over the whole tensor.
+            split.full.apply_op1(SeedGradient { dw })?
+        } else {
+            (&split.full * &dw)?.sum_all()?
+        };
         let part_grads = surrogate.backward()?;
         for p in parts {
             if let Some(g) = part_grads.get(p.as_tensor()) {
@@ -124,5 +130,31 @@ impl Kernels {
             }
         }
         Ok(())
+    }
+}
+
+/// `sum(W * dW)` as far as the backward pass can tell: its gradient with respect to `W` is
+/// `dW`. The forward value (0) is never read.
+struct SeedGradient {
+    dw: Tensor,
+}
+
+impl CustomOp1 for SeedGradient {
+    fn name(&self) -> &'static str {
+        "tnet-seed-gradient"
+    }
+
+    fn cpu_fwd(&self, _s: &CpuStorage, _l: &Layout) -> Result<(CpuStorage, Shape)> {
+        Ok((CpuStorage::F32(vec![0.0]), Shape::from(())))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        // The scalar's own gradient is 1 when this is the root; scale in general.
+        let one = grad.to_scalar::<f32>()?;
+        if one == 1.0 {
+            Ok(Some(self.dw.clone()))
+        } else {
+            Ok(Some((&self.dw * one as f64)?))
+        }
     }
 }

@@ -1,0 +1,273 @@
+//! The mode product `out[a, i, b] = sum_j u[i, j] x[a, j, b]` of f32 CPU tensors as strided
+//! GEMMs on the tensor in place, with its own backward (`dx = dout x_k u^T`,
+//! `du[i, j] = sum_{a, b} dout[a, i, b] x[a, j, b]`). candle's path moves the mode last and
+//! back with two copies of the tensor each way; this one copies nothing.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+/// `x` seen as `(A, r, B)` around the mode.
+#[derive(Debug, Clone, Copy)]
+struct Around {
+    a: usize,
+    r: usize,
+    b: usize,
+}
+
+impl Around {
+    fn new(dims: &[usize], mode: usize) -> Self {
+        Self {
+            a: dims[..mode].iter().product(),
+            r: dims[mode],
+            b: dims[mode + 1..].iter().product(),
+        }
+    }
+}
+
+fn f32_contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = s else {
+        candle_core::bail!("mode product: {what} must be f32");
+    };
+    match l.contiguous_offsets() {
+        Some((lo, hi)) => Ok(&v[lo..hi]),
+        None => candle_core::bail!("mode product: {what} must be contiguous"),
+    }
+}
+
+/// `dst (m x n) (+)= lhs (m x k) rhs (k x n)`, each `(pointer, row stride, column stride)`.
+///
+/// # Safety
+/// Every element the strides reach must lie inside the allocations.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_at(
+    (m, n, k): (usize, usize, usize),
+    dst: (*mut f32, isize, isize),
+    accumulate: bool,
+    lhs: (*const f32, isize, isize),
+    rhs: (*const f32, isize, isize),
+    par: Parallelism,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        gemm::gemm(
+            m, n, k, dst.0, dst.2, dst.1, accumulate, lhs.0, lhs.2, lhs.1, rhs.0, rhs.2, rhs.1,
+            1.0, 1.0, false, false, false, par,
+        )
+    }
+}
+
+/// A pointer that may cross threads (each task writes its own disjoint part).
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: tasks write disjoint elements; the buffer outlives the parallel loop.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+
+/// Runs `n` independent GEMM tasks: in parallel over tasks when there are enough of them,
+/// otherwise one after the other with the threads inside each GEMM.
+fn for_tasks(n: usize, f: impl Fn(usize, Parallelism) + Sync) {
+    let threads = rayon::current_num_threads();
+    if n >= threads {
+        (0..n).into_par_iter().for_each(|t| f(t, Parallelism::None));
+    } else {
+        (0..n).for_each(|t| f(t, Parallelism::Rayon(threads)));
+    }
+}
+
+/// `out (A, I, B) = u (I, r) applied to x (A, r, B)`.
+fn forward(x: &[f32], u: &[f32], s: Around, i_out: usize) -> Vec<f32> {
+    let (a, r, b) = (s.a, s.r, s.b);
+    let mut out = vec![0f32; a * i_out * b];
+    let o = SendPtr(out.as_mut_ptr());
+    let (ib, rb) = ((i_out * b) as isize, (r * b) as isize);
+    // SAFETY (both arms): every index reached is inside x (A r B), u (I r) or out (A I B).
+    if a >= b {
+        // One GEMM per trailing index: out[:, :, t] (A x I) = x[:, :, t] (A x r) u^T.
+        for_tasks(b, |t, par| unsafe {
+            let o = o;
+            gemm_at(
+                (a, i_out, r),
+                (o.0.add(t), ib, b as isize),
+                false,
+                (x.as_ptr().add(t), rb, b as isize),
+                (u.as_ptr(), 1, r as isize),
+                par,
+            )
+        });
+    } else {
+        // One GEMM per leading index: out[l] (I x B) = u (I x r) x[l] (r x B).
+        for_tasks(a, |l, par| unsafe {
+            let o = o;
+            gemm_at(
+                (i_out, b, r),
+                (o.0.add(l * i_out * b), b as isize, 1),
+                false,
+                (u.as_ptr(), r as isize, 1),
+                (x.as_ptr().add(l * r * b), b as isize, 1),
+                par,
+            )
+        });
+    }
+    out
+}
+
+/// `du (I, r) = sum over (a, b) of dout[a, :, b] x[a, :, b]^T`.
+fn factor_grad(dout: &[f32], x: &[f32], s: Around, i_out: usize) -> Vec<f32> {
+    let (a, r, b) = (s.a, s.r, s.b);
+    let (ib, rb) = ((i_out * b) as isize, (r * b) as isize);
+    // Per task a partial du; partials summed in order (deterministic).
+    let one = |t: usize, par: Parallelism| {
+        let mut du = vec![0f32; i_out * r];
+        // SAFETY: indices stay inside dout (A I B), x (A r B) and du (I r).
+        unsafe {
+            if a >= b {
+                // du += dout[:, :, t]^T (I x A) x[:, :, t] (A x r)
+                gemm_at(
+                    (i_out, r, a),
+                    (du.as_mut_ptr(), r as isize, 1),
+                    false,
+                    (dout.as_ptr().add(t), b as isize, ib),
+                    (x.as_ptr().add(t), rb, b as isize),
+                    par,
+                )
+            } else {
+                // du += dout[t] (I x B) x[t]^T (B x r)
+                gemm_at(
+                    (i_out, r, b),
+                    (du.as_mut_ptr(), r as isize, 1),
+                    false,
+                    (dout.as_ptr().add(t * i_out * b), b as isize, 1),
+                    (x.as_ptr().add(t * r * b), 1, b as isize),
+                    par,
+                )
+            }
+        }
+        du
+    };
+    let tasks = if a >= b { b } else { a };
+    let threads = rayon::current_num_threads().max(1);
+    let partials: Vec<Vec<f32>> = if tasks >= threads {
+        // Contiguous runs of tasks per thread, each summed into one partial.
+        let per = tasks.div_ceil(threads);
+        (0..tasks.div_ceil(per))
+            .into_par_iter()
+            .map(|c| {
+                let mut acc = vec![0f32; i_out * r];
+                for t in c * per..((c + 1) * per).min(tasks) {
+                    for (s, v) in acc.iter_mut().zip(one(t, Parallelism::None)) {
+                        *s += v;
+                    }
+                }
+                acc
+            })
+            .collect()
+    } else {
+        (0..tasks)
+            .map(|t| one(t, Parallelism::Rayon(threads)))
+            .collect()
+    };
+    let mut total = vec![0f32; i_out * r];
+    for p in partials {
+        for (s, v) in total.iter_mut().zip(p) {
+            *s += v;
+        }
+    }
+    total
+}
+
+struct ModeProduct {
+    mode: usize,
+}
+
+impl CustomOp2 for ModeProduct {
+    fn name(&self) -> &'static str {
+        "tnet-mode-product"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let dims = l1.dims();
+        let &[i_out, r] = l2.dims() else {
+            candle_core::bail!("mode product: factor of shape {:?}", l2.dims());
+        };
+        if self.mode >= dims.len() || dims[self.mode] != r {
+            candle_core::bail!(
+                "mode product: factor {:?} does not fit mode {} of {dims:?}",
+                l2.dims(),
+                self.mode
+            );
+        }
+        let x = f32_contiguous(s1, l1, "tensor")?;
+        let u = f32_contiguous(s2, l2, "factor")?;
+        let out = forward(x, u, Around::new(dims, self.mode), i_out);
+        let mut out_dims = dims.to_vec();
+        out_dims[self.mode] = i_out;
+        Ok((CpuStorage::F32(out), Shape::from(out_dims)))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        u: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = grad.contiguous()?;
+        let dx = if x.track_op() {
+            Some(grad.apply_op2_no_bwd(&u.t()?.contiguous()?, &ModeProduct { mode: self.mode })?)
+        } else {
+            None
+        };
+        let du = if u.track_op() {
+            Some(grad.apply_op2_no_bwd(x, &FactorGrad { mode: self.mode })?)
+        } else {
+            None
+        };
+        Ok((dx, du))
+    }
+}
+
+/// `du` from `(dout, x)`.
+struct FactorGrad {
+    mode: usize,
+}
+
+impl CustomOp2 for FactorGrad {
+    fn name(&self) -> &'static str {
+        "tnet-mode-product-factor-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (gd, xd) = (l1.dims(), l2.dims());
+        let i_out = gd[self.mode];
+        let s = Around::new(xd, self.mode);
+        let dout = f32_contiguous(s1, l1, "output gradient")?;
+        let x = f32_contiguous(s2, l2, "tensor")?;
+        let du = factor_grad(dout, x, s, i_out);
+        Ok((CpuStorage::F32(du), Shape::from((i_out, s.r))))
+    }
+}
+
+/// Whether the GEMM path applies: f32 tensors on the CPU.
+pub fn applies(x: &Tensor, u: &Tensor) -> bool {
+    let cpu32 = |t: &Tensor| t.device().is_cpu() && t.dtype() == candle_core::DType::F32;
+    cpu32(x) && cpu32(u)
+}
+
+/// `x ×_mode u` on f32 CPU tensors.
+pub fn mode_product(x: &Tensor, u: &Tensor, mode: usize) -> Result<Tensor> {
+    x.contiguous()?
+        .apply_op2(&u.contiguous()?, ModeProduct { mode })
+}
