@@ -51,6 +51,10 @@ fn conv2d_matches_candle_with_gradients() {
         // 256 pixels or more: padded column-matrix rows
         (2, 8, 16, 17, 5, 3, 1, 1),
         (1, 3, 33, 33, 4, 3, 2, 1),
+        // column matrices built in bands of output rows (forward and weight gradient)
+        (1, 8, 40, 40, 4, 3, 1, 1),
+        (2, 64, 16, 64, 2, 3, 1, 1),
+        (1, 16, 24, 40, 3, 5, 1, 2),
     ];
     for (i, &(b, cin, h, w, cout, k, s, p)) in cases.iter().enumerate() {
         let x = Var::from_tensor(&randn(&[b, cin, h, w], i as u64)).unwrap();

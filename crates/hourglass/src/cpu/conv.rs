@@ -83,7 +83,7 @@ impl Geom {
     /// Output rows per column-matrix block: about [`BLOCK_VALUES`] values of the column matrix,
     /// so a block written by im2col is still in cache when the GEMM packs it.
     fn block_rows(&self) -> usize {
-        let px = (block_values() / self.kk()).max(1);
+        let px = (BLOCK_VALUES / self.kk()).max(1);
         (px / self.ow.max(1)).clamp(1, self.oh.max(1))
     }
 
@@ -103,13 +103,6 @@ impl Geom {
 
 /// Target size (f32 values) of one block of the column matrix: a quarter of a 1 MiB L2.
 const BLOCK_VALUES: usize = 64 * 1024;
-
-fn block_values() -> usize {
-    std::env::var("TNET_CONV_BLOCK")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(BLOCK_VALUES)
-}
 
 /// The output columns `ox` whose input column `ox s + kx - pad` lies inside `0..w`.
 fn valid_cols(g: &Geom, kx: usize) -> (usize, usize) {
@@ -133,6 +126,9 @@ fn valid_cols(g: &Geom, kx: usize) -> (usize, usize) {
 /// `col[(c k + ky) k + kx][(oy - y0) ow + ox] = x[c][oy s + ky - pad][ox s + kx - pad]` (0
 /// outside) for the output rows `oy` in `rows = y0..y1`, matrix rows `ld` apart.
 fn im2col(g: &Geom, x: &[f32], col: &mut [f32], ld: usize, rows: Range<usize>) {
+    if g.stride == 1 && g.ow == g.w && g.oh == g.h {
+        return im2col_same(g, x, col, ld, rows);
+    }
     let (k, s, p) = (g.k, g.stride, g.pad as isize);
     let npx = rows.len() * g.ow;
     let mut row = 0;
@@ -157,9 +153,78 @@ fn im2col(g: &Geom, x: &[f32], col: &mut [f32], ld: usize, rows: Range<usize>) {
                     if s == 1 {
                         d[lo..hi].copy_from_slice(&xr[first as usize..first as usize + (hi - lo)]);
                     } else {
-                        for (o, v) in d[lo..hi].iter_mut().enumerate() {
-                            *v = xr[first as usize + o * s];
-                        }
+                        gather_strided(&mut d[lo..hi], &xr[first as usize..], s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `dst[o] = src[o s]`: a strided conv's input row picked apart (kept out of line: inlined
+/// into im2col, its loop reloaded its bounds from the stack on every element).
+#[inline(never)]
+fn gather_strided(dst: &mut [f32], src: &[f32], s: usize) {
+    if s == 2 {
+        // Pairs vectorize (a shuffle); the last value may be a lone remainder.
+        let pairs = src.chunks_exact(2);
+        let rest = pairs.remainder();
+        let mut out = dst.iter_mut();
+        // Pairs first: a zip drops the left item it took when the right side runs out.
+        for (pair, v) in pairs.zip(&mut out) {
+            *v = pair[0];
+        }
+        if let (Some(v), Some(&r)) = (out.next(), rest.first()) {
+            *v = r;
+        }
+        return;
+    }
+    for (v, c) in dst.iter_mut().zip(src.chunks(s)) {
+        *v = c[0];
+    }
+}
+
+/// [`im2col`] for a stride-1 "same" convolution (`2 pad = k - 1`): each matrix row of a band is
+/// the band's input rows shifted by `kx - pad`, so it is one copy, then zeros written over the
+/// columns the shift wrapped in from a neighbouring row and over rows outside the image.
+/// (Small images made the per-row copies of the general path call-bound.)
+#[inline(never)]
+fn im2col_same(g: &Geom, x: &[f32], col: &mut [f32], ld: usize, rows: Range<usize>) {
+    let (k, p, h, w) = (g.k, g.pad, g.h, g.w);
+    let npx = rows.len() * w;
+    let plane = h * w;
+    let mut row = 0;
+    for c in 0..g.cin {
+        let xc = &x[c * plane..(c + 1) * plane];
+        for ky in 0..k {
+            // Output rows whose input row oy + ky - pad lies inside the image.
+            let oy_lo = rows.start.max(p.saturating_sub(ky));
+            let oy_hi = rows.end.min((h + p).saturating_sub(ky));
+            for kx in 0..k {
+                let dst = &mut col[row * ld..row * ld + npx];
+                row += 1;
+                if oy_lo >= oy_hi {
+                    dst.fill(0.0);
+                    continue;
+                }
+                let (d0, d1) = ((oy_lo - rows.start) * w, (oy_hi - rows.start) * w);
+                dst[..d0].fill(0.0);
+                dst[d1..].fill(0.0);
+                // dst[d] = xc[d - d0 + src0] for d in d0..d1, clipped to the plane.
+                let src0 = ((oy_lo + ky - p) * w) as isize + kx as isize - p as isize;
+                let a = d0 + (-src0).max(0) as usize;
+                let b = d1 - ((src0 + (d1 - d0) as isize) - plane as isize).max(0) as usize;
+                if a < b {
+                    let s = (src0 + (a - d0) as isize) as usize;
+                    dst[a..b].copy_from_slice(&xc[s..s + (b - a)]);
+                }
+                dst[d0..a.min(d1)].fill(0.0);
+                dst[b.max(d0)..d1].fill(0.0);
+                let (lo, hi) = valid_cols(g, kx);
+                if lo > 0 || hi < w {
+                    for r in dst[d0..d1].chunks_exact_mut(w) {
+                        r[..lo].fill(0.0);
+                        r[hi..].fill(0.0);
                     }
                 }
             }
