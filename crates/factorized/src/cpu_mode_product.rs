@@ -64,6 +64,18 @@ struct SendPtr(*mut f32);
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
+impl SendPtr {
+    /// The pointer `i` values on (a method, so closures capture the wrapper, not the raw
+    /// pointer).
+    ///
+    /// # Safety
+    /// `i` must stay inside the allocation.
+    unsafe fn at(self, i: usize) -> *mut f32 {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.0.add(i) }
+    }
+}
+
 /// Runs `n` independent GEMM tasks: in parallel over tasks when there are enough of them,
 /// otherwise one after the other with the threads inside each GEMM.
 fn for_tasks(n: usize, f: impl Fn(usize, Parallelism) + Sync) {
@@ -85,10 +97,9 @@ fn forward(x: &[f32], u: &[f32], s: Around, i_out: usize) -> Vec<f32> {
     if a >= b {
         // One GEMM per trailing index: out[:, :, t] (A x I) = x[:, :, t] (A x r) u^T.
         for_tasks(b, |t, par| unsafe {
-            let o = o;
             gemm_at(
                 (a, i_out, r),
-                (o.0.add(t), ib, b as isize),
+                (o.at(t), ib, b as isize),
                 false,
                 (x.as_ptr().add(t), rb, b as isize),
                 (u.as_ptr(), 1, r as isize),
@@ -98,10 +109,9 @@ fn forward(x: &[f32], u: &[f32], s: Around, i_out: usize) -> Vec<f32> {
     } else {
         // One GEMM per leading index: out[l] (I x B) = u (I x r) x[l] (r x B).
         for_tasks(a, |l, par| unsafe {
-            let o = o;
             gemm_at(
                 (i_out, b, r),
-                (o.0.add(l * i_out * b), b as isize, 1),
+                (o.at(l * i_out * b), b as isize, 1),
                 false,
                 (u.as_ptr(), r as isize, 1),
                 (x.as_ptr().add(l * r * b), b as isize, 1),

@@ -154,10 +154,10 @@ fn cpu_mode_product_matches_candle_with_gradients() {
     let dims = [3usize, 5, 2, 7];
     let dev = Device::Cpu;
     let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, &dims[..], &dev).unwrap()).unwrap();
-    for mode in 0..dims.len() {
-        for i_out in [1, dims[mode] + 3] {
-            let u = Var::from_tensor(&Tensor::randn(0f32, 1.0, (i_out, dims[mode]), &dev).unwrap())
-                .unwrap();
+    for (mode, &size) in dims.iter().enumerate() {
+        for i_out in [1, size + 3] {
+            let u =
+                Var::from_tensor(&Tensor::randn(0f32, 1.0, (i_out, size), &dev).unwrap()).unwrap();
             let ours = mode_product(&x, &u, mode).unwrap();
             let theirs = mode_product_moved(&x, &u, mode).unwrap();
             assert_eq!(ours.dims(), theirs.dims());
