@@ -5,7 +5,11 @@
 //! masked by the ReLU; the residual's gradient is `g`.
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
+
+use super::scratch::{assume_init, uninit};
 
 use super::storage::{f32_slice, nchw};
 
@@ -70,7 +74,7 @@ impl BnAct {
         r: Option<&[f32]>,
     ) -> Vec<f32> {
         let (_, ch, hw) = dims;
-        let mut y = vec![0f32; z.len()];
+        let mut y = uninit(z.len());
         y.par_chunks_mut(hw)
             .enumerate()
             .with_min_len(planes_per_task(hw))
@@ -86,18 +90,19 @@ impl BnAct {
                         let rin = &r[i * hw..(i + 1) * hw];
                         for ((o, &v), &rv) in out.iter_mut().zip(zin).zip(rin) {
                             let t = v * scale + shift + rv;
-                            *o = if self.relu { t.max(0.0) } else { t };
+                            o.write(if self.relu { t.max(0.0) } else { t });
                         }
                     }
                     None => {
                         for (o, &v) in out.iter_mut().zip(zin) {
                             let t = v * scale + shift;
-                            *o = if self.relu { t.max(0.0) } else { t };
+                            o.write(if self.relu { t.max(0.0) } else { t });
                         }
                     }
                 }
             });
-        y
+        // SAFETY: the planes cover y and every value of each plane was written.
+        unsafe { assume_init(y) }
     }
 }
 
@@ -326,8 +331,8 @@ fn masked_sums<const RELU: bool>(
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
 fn plane_grads<const RELU: bool>(
-    d: &mut [f32],
-    r: Option<&mut [f32]>,
+    d: &mut [MaybeUninit<f32>],
+    r: Option<&mut [MaybeUninit<f32>]>,
     (zs, ys, gs): (&[f32], &[f32], &[f32]),
     (k, nn, m, is, sg, sgx): (f32, f32, f32, f32, f32, f32),
 ) {
@@ -338,13 +343,13 @@ fn plane_grads<const RELU: bool>(
                 d.iter_mut().zip(r.iter_mut()).zip(zs).zip(ys).zip(gs)
             {
                 let gm = masked::<RELU>(yv, gv);
-                *rv = gm;
-                *dv = dz_of(zv, gm);
+                rv.write(gm);
+                dv.write(dz_of(zv, gm));
             }
         }
         None => {
             for (((dv, &zv), &yv), &gv) in d.iter_mut().zip(zs).zip(ys).zip(gs) {
-                *dv = dz_of(zv, masked::<RELU>(yv, gv));
+                dv.write(dz_of(zv, masked::<RELU>(yv, gv)));
             }
         }
     }
@@ -395,17 +400,20 @@ impl CustomOp3 for BnBackward {
             })
             .collect();
         let extra = if self.residual { len } else { 0 };
-        // The statistics' rows get a zero gradient (they are detached inputs).
-        let mut out = vec![0f32; len + 4 * ch + extra];
+        let mut out = uninit(len + 4 * ch + extra);
         let (dz, rest) = out.split_at_mut(len);
         let (dgb, dr) = rest.split_at_mut(4 * ch);
         for (c, &(_, _, sg, sgx)) in per.iter().enumerate() {
-            dgb[c] = sgx as f32;
-            dgb[ch + c] = sg as f32;
+            dgb[c].write(sgx as f32);
+            dgb[ch + c].write(sg as f32);
+        }
+        // The statistics' rows get a zero gradient (they are detached inputs).
+        for v in &mut dgb[2 * ch..] {
+            v.write(0.0);
         }
         // dz and (with a residual) dr = the masked gradient, in one pass over each plane.
         let plane = hw.max(1);
-        let dr_planes: Vec<Option<&mut [f32]>> = if self.residual {
+        let dr_planes: Vec<Option<&mut [MaybeUninit<f32>]>> = if self.residual {
             dr.chunks_mut(plane).map(Some).collect()
         } else {
             (0..len / plane).map(|_| None).collect()
@@ -429,6 +437,9 @@ impl CustomOp3 for BnBackward {
                     plane_grads::<false>(d, r, (zs, ys, gs), consts);
                 }
             });
+        // SAFETY: dz and dr are written plane by plane over their whole length, and all 4 ch
+        // values of the d[gamma; beta] block above.
+        let out = unsafe { assume_init(out) };
         Ok((CpuStorage::F32(out), Shape::from(len + 4 * ch + extra)))
     }
 }
