@@ -2,9 +2,11 @@
 //! im2col + GEMM per image. Backward: the input gradient of a stride-1 conv is the forward
 //! path again (dy convolved with the flipped, transposed kernel), otherwise `col2im(W^T dy)`;
 //! the weight gradient is `sum_b dy_b col_b^T` with the column matrix built tap-major from a
-//! channel-last copy of the image, so the GEMM reads both operands contiguously. Batches are
-//! split over rayon's threads (one GEMM per image, per-thread scratch reused across calls); a
-//! batch smaller than the thread count parallelizes the GEMM. The input gradient is only
+//! channel-last copy of the image, so the GEMM reads both operands contiguously (channels of
+//! fewer than 8 use plain im2col rows). The column matrix is built and multiplied in bands of
+//! output rows that stay in cache between the two. Batches are split over rayon's threads (one
+//! image per task, per-thread scratch reused across calls); a batch smaller than the thread
+//! count parallelizes the GEMMs instead. The input gradient is only
 //! computed when the input needs one (never for the data batch).
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
