@@ -7,6 +7,8 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use crate::cpu_gemm::{gemm_strided, plan, sum_over_tasks};
+
 /// `x` seen as `(A, r, B)` around the mode.
 #[derive(Debug, Clone, Copy)]
 struct Around {
@@ -35,28 +37,6 @@ fn f32_contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [
     }
 }
 
-/// `dst (m x n) (+)= lhs (m x k) rhs (k x n)`, each `(pointer, row stride, column stride)`.
-///
-/// # Safety
-/// Every element the strides reach must lie inside the allocations.
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_at(
-    (m, n, k): (usize, usize, usize),
-    dst: (*mut f32, isize, isize),
-    accumulate: bool,
-    lhs: (*const f32, isize, isize),
-    rhs: (*const f32, isize, isize),
-    par: Parallelism,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        gemm::gemm(
-            m, n, k, dst.0, dst.2, dst.1, accumulate, lhs.0, lhs.2, lhs.1, rhs.0, rhs.2, rhs.1,
-            1.0, 1.0, false, false, false, par,
-        )
-    }
-}
-
 /// A pointer that may cross threads (each task writes its own disjoint part).
 #[derive(Clone, Copy)]
 struct SendPtr(*mut f32);
@@ -76,14 +56,11 @@ impl SendPtr {
     }
 }
 
-/// Runs `n` independent GEMM tasks: in parallel over tasks when there are enough of them,
-/// otherwise one after the other with the threads inside each GEMM.
+/// Runs `n` independent GEMM tasks as [`plan`] says.
 fn for_tasks(n: usize, f: impl Fn(usize, Parallelism) + Sync) {
-    let threads = rayon::current_num_threads();
-    if n >= threads {
-        (0..n).into_par_iter().for_each(|t| f(t, Parallelism::None));
-    } else {
-        (0..n).for_each(|t| f(t, Parallelism::Rayon(threads)));
+    match plan(n) {
+        (true, par) => (0..n).into_par_iter().for_each(|t| f(t, par)),
+        (false, par) => (0..n).for_each(|t| f(t, par)),
     }
 }
 
@@ -92,29 +69,31 @@ fn forward(x: &[f32], u: &[f32], s: Around, i_out: usize) -> Vec<f32> {
     let (a, r, b) = (s.a, s.r, s.b);
     let mut out = vec![0f32; a * i_out * b];
     let o = SendPtr(out.as_mut_ptr());
-    let (ib, rb) = ((i_out * b) as isize, (r * b) as isize);
+    let (ib, rb, bi) = ((i_out * b) as isize, (r * b) as isize, b as isize);
     // SAFETY (both arms): every index reached is inside x (A r B), u (I r) or out (A I B).
     if a >= b {
         // One GEMM per trailing index: out[:, :, t] (A x I) = x[:, :, t] (A x r) u^T.
         for_tasks(b, |t, par| unsafe {
-            gemm_at(
+            gemm_strided(
                 (a, i_out, r),
-                (o.at(t), ib, b as isize),
+                o.at(t),
+                (ib, bi),
                 false,
-                (x.as_ptr().add(t), rb, b as isize),
-                (u.as_ptr(), 1, r as isize),
+                (&x[t..], (rb, bi)),
+                (u, (1, r as isize)),
                 par,
             )
         });
     } else {
         // One GEMM per leading index: out[l] (I x B) = u (I x r) x[l] (r x B).
         for_tasks(a, |l, par| unsafe {
-            gemm_at(
+            gemm_strided(
                 (i_out, b, r),
-                (o.at(l * i_out * b), b as isize, 1),
+                o.at(l * i_out * b),
+                (bi, 1),
                 false,
-                (u.as_ptr(), r as isize, 1),
-                (x.as_ptr().add(l * r * b), b as isize, 1),
+                (u, (r as isize, 1)),
+                (&x[l * r * b..], (bi, 1)),
                 par,
             )
         });
@@ -125,65 +104,36 @@ fn forward(x: &[f32], u: &[f32], s: Around, i_out: usize) -> Vec<f32> {
 /// `du (I, r) = sum over (a, b) of dout[a, :, b] x[a, :, b]^T`.
 fn factor_grad(dout: &[f32], x: &[f32], s: Around, i_out: usize) -> Vec<f32> {
     let (a, r, b) = (s.a, s.r, s.b);
-    let (ib, rb) = ((i_out * b) as isize, (r * b) as isize);
-    // Per task a partial du; partials summed in order (deterministic).
-    let one = |t: usize, par: Parallelism| {
-        let mut du = vec![0f32; i_out * r];
+    let (ib, rb, bi) = ((i_out * b) as isize, (r * b) as isize, b as isize);
+    let tasks = if a >= b { b } else { a };
+    sum_over_tasks(tasks, i_out * r, |du, t, par| {
         // SAFETY: indices stay inside dout (A I B), x (A r B) and du (I r).
         unsafe {
             if a >= b {
                 // du += dout[:, :, t]^T (I x A) x[:, :, t] (A x r)
-                gemm_at(
+                gemm_strided(
                     (i_out, r, a),
-                    (du.as_mut_ptr(), r as isize, 1),
-                    false,
-                    (dout.as_ptr().add(t), b as isize, ib),
-                    (x.as_ptr().add(t), rb, b as isize),
+                    du.as_mut_ptr(),
+                    (r as isize, 1),
+                    true,
+                    (&dout[t..], (bi, ib)),
+                    (&x[t..], (rb, bi)),
                     par,
                 )
             } else {
                 // du += dout[t] (I x B) x[t]^T (B x r)
-                gemm_at(
+                gemm_strided(
                     (i_out, r, b),
-                    (du.as_mut_ptr(), r as isize, 1),
-                    false,
-                    (dout.as_ptr().add(t * i_out * b), b as isize, 1),
-                    (x.as_ptr().add(t * r * b), 1, b as isize),
+                    du.as_mut_ptr(),
+                    (r as isize, 1),
+                    true,
+                    (&dout[t * i_out * b..], (bi, 1)),
+                    (&x[t * r * b..], (1, bi)),
                     par,
                 )
             }
         }
-        du
-    };
-    let tasks = if a >= b { b } else { a };
-    let threads = rayon::current_num_threads().max(1);
-    let partials: Vec<Vec<f32>> = if tasks >= threads {
-        // Contiguous runs of tasks per thread, each summed into one partial.
-        let per = tasks.div_ceil(threads);
-        (0..tasks.div_ceil(per))
-            .into_par_iter()
-            .map(|c| {
-                let mut acc = vec![0f32; i_out * r];
-                for t in c * per..((c + 1) * per).min(tasks) {
-                    for (s, v) in acc.iter_mut().zip(one(t, Parallelism::None)) {
-                        *s += v;
-                    }
-                }
-                acc
-            })
-            .collect()
-    } else {
-        (0..tasks)
-            .map(|t| one(t, Parallelism::Rayon(threads)))
-            .collect()
-    };
-    let mut total = vec![0f32; i_out * r];
-    for p in partials {
-        for (s, v) in total.iter_mut().zip(p) {
-            *s += v;
-        }
-    }
-    total
+    })
 }
 
 struct ModeProduct {

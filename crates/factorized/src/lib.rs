@@ -4,6 +4,7 @@
 //! the `tnet-tucker` / `tnet-cp` / `tnet-tt` results; [`init`] draws parts whose reconstruction
 //! has exactly the Kaiming std (SPEC section 2); [`tucker_dropout`] is tensor dropout.
 
+pub mod cpu_gemm;
 mod cpu_mode_product;
 mod dropout;
 pub mod init;

@@ -534,6 +534,14 @@ fn init_form(
     dtype: DType,
     device: &Device,
 ) -> Result<FactorizedTensor> {
+    // The whole-tensor and per-layer forms hold their ranks in different types.
+    let tucker = |ranks: &[usize]| {
+        let (core, factors) = init_tucker(shape, ranks, std, seed);
+        FactorizedTensor::tucker_parts(core, factors, dtype, device)
+    };
+    let tt = |ranks: &[usize]| {
+        FactorizedTensor::tt_parts(init_tt(shape, ranks, std, seed), dtype, device)
+    };
     match param {
         Resolved::Dense => {
             let mut rng = SeededRng::new(seed);
@@ -541,23 +549,13 @@ fn init_form(
             full.mapv_inplace(|v| v * std);
             FactorizedTensor::dense(&full, dtype, device)
         }
-        Resolved::Tucker { ranks } => {
-            let (core, factors) = init_tucker(shape, ranks, std, seed);
-            FactorizedTensor::tucker_parts(core, factors, dtype, device)
-        }
-        Resolved::LayerTucker { ranks } => {
-            let (core, factors) = init_tucker(shape, ranks, std, seed);
-            FactorizedTensor::tucker_parts(core, factors, dtype, device)
-        }
+        Resolved::Tucker { ranks } => tucker(ranks),
+        Resolved::LayerTucker { ranks } => tucker(ranks),
         Resolved::Cp { rank } | Resolved::LayerCp { rank } => {
             let (w, factors) = init_cp(shape, *rank, std, seed);
             FactorizedTensor::cp_parts(w, factors, dtype, device)
         }
-        Resolved::Tt { ranks } => {
-            FactorizedTensor::tt_parts(init_tt(shape, ranks, std, seed), dtype, device)
-        }
-        Resolved::LayerTt { ranks } => {
-            FactorizedTensor::tt_parts(init_tt(shape, ranks, std, seed), dtype, device)
-        }
+        Resolved::Tt { ranks } => tt(ranks),
+        Resolved::LayerTt { ranks } => tt(ranks),
     }
 }

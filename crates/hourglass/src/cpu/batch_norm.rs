@@ -15,7 +15,7 @@ use super::storage::{f32_slice, nchw};
 
 /// Sum of `f(v)` over a slice in 8 f32 lanes (vectorizes), returned in f64.
 #[inline]
-pub(super) fn lane_sum(s: &[f32], f: impl Fn(f32) -> f32) -> f64 {
+fn lane_sum(s: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     let mut acc = [0f32; 8];
     let chunks = s.chunks_exact(8);
     let rest = chunks.remainder();
@@ -31,18 +31,25 @@ pub(super) fn lane_sum(s: &[f32], f: impl Fn(f32) -> f32) -> f64 {
     total
 }
 
-/// Per-channel mean and biased variance of `(B, C, H, W)` data (two passes; lanes in f32 over
-/// one image's plane, planes summed in f64).
+/// Sum of `f(v)` over channel `c` of `(B, C, H * W)` data: lanes in f32 over one image's
+/// plane, planes summed in f64.
+pub(super) fn channel_sum(
+    x: &[f32],
+    (b, ch, hw): (usize, usize, usize),
+    c: usize,
+    f: impl Fn(f32) -> f32 + Copy,
+) -> f64 {
+    (0..b)
+        .map(|bi| lane_sum(&x[(bi * ch + c) * hw..(bi * ch + c + 1) * hw], f))
+        .sum()
+}
+
+/// Per-channel mean and biased variance of `(B, C, H * W)` data (two passes).
 fn channel_stats(x: &[f32], dims: (usize, usize, usize), c: usize) -> (f64, f64) {
-    let (b, ch, hw) = dims;
-    let plane = |bi: usize| &x[(bi * ch + c) * hw..(bi * ch + c + 1) * hw];
-    let n = (b * hw) as f64;
-    let mean = (0..b).map(|bi| lane_sum(plane(bi), |v| v)).sum::<f64>() / n;
+    let n = (dims.0 * dims.2) as f64;
+    let mean = channel_sum(x, dims, c, |v| v) / n;
     let m = mean as f32;
-    let sq = (0..b)
-        .map(|bi| lane_sum(plane(bi), |v| (v - m) * (v - m)))
-        .sum::<f64>();
-    (mean, sq / n)
+    (mean, channel_sum(x, dims, c, |v| (v - m) * (v - m)) / n)
 }
 
 /// Channel planes per parallel task: small planes (the 4x4 levels of an hourglass) are grouped
@@ -52,7 +59,7 @@ fn planes_per_task(hw: usize) -> usize {
 }
 
 /// `(B, C, H * W)`: channel planes are contiguous runs of `H * W` values.
-fn dims4(l: &Layout) -> Result<(usize, usize, usize)> {
+pub(super) fn dims4(l: &Layout) -> Result<(usize, usize, usize)> {
     let (b, c, h, w) = nchw(l, "batch norm")?;
     Ok((b, c, h * w))
 }
@@ -248,8 +255,8 @@ fn masked<const RELU: bool>(y: f32, g: f32) -> f32 {
 }
 
 /// Sums over one plane of the masked gradient and of it times `xhat = (z - m) is`, returned
-/// in f64: AVX2 lanes where the build targets them (LLVM left the portable lane loop scalar and
-/// branchy; it was 12 % of the `small` step), 8 f32 lanes otherwise.
+/// in f64: in AVX2 lanes where the build targets them (LLVM left the portable lane loop scalar
+/// and branchy; it was 12 % of the `small` step), in 8 portable f32 lanes otherwise.
 #[inline(never)]
 fn masked_sums<const RELU: bool>(
     zs: &[f32],
@@ -258,73 +265,103 @@ fn masked_sums<const RELU: bool>(
     m: f32,
     is: f32,
 ) -> (f64, f64) {
-    let n = zs.len().min(ys.len()).min(gs.len());
-    let (zs, ys, gs) = (&zs[..n], &ys[..n], &gs[..n]);
     #[cfg(all(
         target_arch = "x86_64",
         target_feature = "avx2",
         target_feature = "fma"
     ))]
-    {
-        use std::arch::x86_64::*;
-        let full = n / 8 * 8;
-        // SAFETY: AVX2 and FMA are enabled at compile time (cfg above); every load reads
-        // 8 values at j < full <= n of slices cut to length n.
-        let (a, ax) = unsafe {
-            let (mv, isv, zero) = (_mm256_set1_ps(m), _mm256_set1_ps(is), _mm256_setzero_ps());
-            let (mut a, mut ax) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            for j in (0..full).step_by(8) {
-                let z = _mm256_loadu_ps(zs.as_ptr().add(j));
-                let g = _mm256_loadu_ps(gs.as_ptr().add(j));
-                let gm = if RELU {
-                    let y = _mm256_loadu_ps(ys.as_ptr().add(j));
-                    _mm256_and_ps(g, _mm256_cmp_ps::<_CMP_GT_OQ>(y, zero))
-                } else {
-                    g
-                };
-                a = _mm256_add_ps(a, gm);
-                ax = _mm256_fmadd_ps(gm, _mm256_mul_ps(_mm256_sub_ps(z, mv), isv), ax);
-            }
-            let (mut la, mut lax) = ([0f32; 8], [0f32; 8]);
-            _mm256_storeu_ps(la.as_mut_ptr(), a);
-            _mm256_storeu_ps(lax.as_mut_ptr(), ax);
-            (la, lax)
-        };
-        let mut sa: f64 = a.iter().map(|&v| v as f64).sum();
-        let mut sax: f64 = ax.iter().map(|&v| v as f64).sum();
-        for j in full..n {
-            let gm = masked::<RELU>(ys[j], gs[j]);
-            sa += gm as f64;
-            sax += (gm * (zs[j] - m) * is) as f64;
-        }
-        (sa, sax)
-    }
+    return masked_sums_avx2::<RELU>(zs, ys, gs, m, is);
     #[cfg(not(all(
         target_arch = "x86_64",
         target_feature = "avx2",
         target_feature = "fma"
     )))]
-    {
-        let (mut a, mut ax) = ([0f32; 8], [0f32; 8]);
-        let (z8, y8, g8) = (zs.chunks_exact(8), ys.chunks_exact(8), gs.chunks_exact(8));
-        let tail = (z8.remainder(), y8.remainder(), g8.remainder());
-        for ((zc, yc), gc) in z8.zip(y8).zip(g8) {
-            for l in 0..8 {
-                let gm = masked::<RELU>(yc[l], gc[l]);
-                a[l] += gm;
-                ax[l] += gm * (zc[l] - m) * is;
-            }
+    masked_sums_lanes::<RELU>(zs, ys, gs, m, is)
+}
+
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    target_feature = "fma"
+))]
+fn masked_sums_avx2<const RELU: bool>(
+    zs: &[f32],
+    ys: &[f32],
+    gs: &[f32],
+    m: f32,
+    is: f32,
+) -> (f64, f64) {
+    let n = zs.len().min(ys.len()).min(gs.len());
+    let (zs, ys, gs) = (&zs[..n], &ys[..n], &gs[..n]);
+    use std::arch::x86_64::*;
+    let full = n / 8 * 8;
+    // SAFETY: AVX2 and FMA are enabled at compile time (cfg above); every load reads
+    // 8 values at j < full <= n of slices cut to length n.
+    let (a, ax) = unsafe {
+        let (mv, isv, zero) = (_mm256_set1_ps(m), _mm256_set1_ps(is), _mm256_setzero_ps());
+        let (mut a, mut ax) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        for j in (0..full).step_by(8) {
+            let z = _mm256_loadu_ps(zs.as_ptr().add(j));
+            let g = _mm256_loadu_ps(gs.as_ptr().add(j));
+            let gm = if RELU {
+                let y = _mm256_loadu_ps(ys.as_ptr().add(j));
+                _mm256_and_ps(g, _mm256_cmp_ps::<_CMP_GT_OQ>(y, zero))
+            } else {
+                g
+            };
+            a = _mm256_add_ps(a, gm);
+            ax = _mm256_fmadd_ps(gm, _mm256_mul_ps(_mm256_sub_ps(z, mv), isv), ax);
         }
-        for ((&zv, &yv), &gv) in tail.0.iter().zip(tail.1).zip(tail.2) {
-            let gm = masked::<RELU>(yv, gv);
-            a[0] += gm;
-            ax[0] += gm * (zv - m) * is;
-        }
-        (
-            a.iter().map(|&v| v as f64).sum(),
-            ax.iter().map(|&v| v as f64).sum(),
-        )
+        let (mut la, mut lax) = ([0f32; 8], [0f32; 8]);
+        _mm256_storeu_ps(la.as_mut_ptr(), a);
+        _mm256_storeu_ps(lax.as_mut_ptr(), ax);
+        (la, lax)
+    };
+    let mut sa: f64 = a.iter().map(|&v| v as f64).sum();
+    let mut sax: f64 = ax.iter().map(|&v| v as f64).sum();
+    for j in full..n {
+        let gm = masked::<RELU>(ys[j], gs[j]);
+        sa += gm as f64;
+        sax += (gm * (zs[j] - m) * is) as f64;
     }
+    (sa, sax)
+}
+
+/// The portable version of [`masked_sums`] (the reference the AVX2 one is tested against).
+#[cfg_attr(
+    all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        target_feature = "fma"
+    ),
+    allow(dead_code)
+)]
+fn masked_sums_lanes<const RELU: bool>(
+    zs: &[f32],
+    ys: &[f32],
+    gs: &[f32],
+    m: f32,
+    is: f32,
+) -> (f64, f64) {
+    let (mut a, mut ax) = ([0f32; 8], [0f32; 8]);
+    let (z8, y8, g8) = (zs.chunks_exact(8), ys.chunks_exact(8), gs.chunks_exact(8));
+    let tail = (z8.remainder(), y8.remainder(), g8.remainder());
+    for ((zc, yc), gc) in z8.zip(y8).zip(g8) {
+        for l in 0..8 {
+            let gm = masked::<RELU>(yc[l], gc[l]);
+            a[l] += gm;
+            ax[l] += gm * (zc[l] - m) * is;
+        }
+    }
+    for ((&zv, &yv), &gv) in tail.0.iter().zip(tail.1).zip(tail.2) {
+        let gm = masked::<RELU>(yv, gv);
+        a[0] += gm;
+        ax[0] += gm * (zv - m) * is;
+    }
+    (
+        a.iter().map(|&v| v as f64).sum(),
+        ax.iter().map(|&v| v as f64).sum(),
+    )
 }
 
 /// `dz = k (n gm - sg - xhat sgx)` over one plane, and `dr = gm` when given.
@@ -489,4 +526,52 @@ pub fn batch_norm_train(
     let n = (b * h * w) as f64;
     let unbiased = Tensor::stack(&[stats.get(0)?, (stats.get(1)? * (n / (n - 1.0)))?], 0)?;
     Ok((y, unbiased))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plane sums BatchNorm's backward uses, against the portable lanes and against f64
+    /// sums by hand: with and without the ReLU mask, on a plane whose length is not a multiple
+    /// of 8 and with about half the outputs clamped.
+    #[test]
+    fn masked_sums_match_the_portable_lanes_and_f64() {
+        let n = 1003;
+        let v = |i: usize, k: f32| ((i as f32 * k).sin() * 3.0).round() / 4.0;
+        let zs: Vec<f32> = (0..n).map(|i| v(i, 0.37) + 1.0).collect();
+        let ys: Vec<f32> = (0..n).map(|i| v(i, 0.91)).collect();
+        let gs: Vec<f32> = (0..n).map(|i| v(i, 1.73) + 0.5).collect();
+        let (m, is) = (0.125f32, 2.0f32);
+        for relu in [true, false] {
+            let (got, lanes) = if relu {
+                (
+                    masked_sums::<true>(&zs, &ys, &gs, m, is),
+                    masked_sums_lanes::<true>(&zs, &ys, &gs, m, is),
+                )
+            } else {
+                (
+                    masked_sums::<false>(&zs, &ys, &gs, m, is),
+                    masked_sums_lanes::<false>(&zs, &ys, &gs, m, is),
+                )
+            };
+            let (mut sg, mut sgx) = (0f64, 0f64);
+            for i in 0..n {
+                let g = if relu && ys[i] <= 0.0 {
+                    0.0
+                } else {
+                    gs[i] as f64
+                };
+                sg += g;
+                sgx += g * (zs[i] as f64 - m as f64) * is as f64;
+            }
+            assert!(sg.abs() > 1.0 && sgx.abs() > 1.0, "a degenerate plane");
+            for (what, a, b) in [("sum", got.0, sg), ("sum x", got.1, sgx)] {
+                assert!((a - b).abs() < 1e-4, "relu {relu} {what}: {a} vs {b}");
+            }
+            for (what, a, b) in [("sum", got.0, lanes.0), ("sum x", got.1, lanes.1)] {
+                assert!((a - b).abs() < 1e-4, "relu {relu} {what} lanes: {a} vs {b}");
+            }
+        }
+    }
 }

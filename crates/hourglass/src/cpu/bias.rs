@@ -5,7 +5,8 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::batch_norm::lane_sum;
+use super::batch_norm::{channel_sum, dims4};
+use super::scratch::{assume_init, uninit};
 use super::storage::{f32_slice, nchw, on_cpu_f32};
 
 struct AddChannelBias;
@@ -29,16 +30,18 @@ impl CustomOp2 for AddChannelBias {
         let x = f32_slice(s1, l1, "bias add input")?;
         let bias = f32_slice(s2, l2, "bias")?;
         let hw = (h * w).max(1);
-        let mut y = vec![0f32; x.len()];
+        let mut y = uninit(x.len());
         y.par_chunks_mut(hw)
             .zip(x.par_chunks(hw))
             .enumerate()
             .for_each(|(i, (out, xin))| {
                 let bc = bias[i % c];
                 for (o, &v) in out.iter_mut().zip(xin) {
-                    *o = v + bc;
+                    o.write(v + bc);
                 }
             });
+        // SAFETY: the planes cover y and every value was written.
+        let y = unsafe { assume_init(y) };
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -64,18 +67,13 @@ impl CustomOp1 for ChannelSums {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (b, c, h, w) = nchw(l, "channel sums")?;
+        let dims = dims4(l)?;
         let g = f32_slice(s, l, "channel sums input")?;
-        let hw = h * w;
-        let sums: Vec<f32> = (0..c)
+        let sums: Vec<f32> = (0..dims.1)
             .into_par_iter()
-            .map(|ci| {
-                (0..b)
-                    .map(|bi| lane_sum(&g[(bi * c + ci) * hw..(bi * c + ci + 1) * hw], |v| v))
-                    .sum::<f64>() as f32
-            })
+            .map(|c| channel_sum(g, dims, c, |v| v) as f32)
             .collect();
-        Ok((CpuStorage::F32(sums), Shape::from(c)))
+        Ok((CpuStorage::F32(sums), Shape::from(dims.1)))
     }
 }
 

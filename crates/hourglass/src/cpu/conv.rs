@@ -18,6 +18,7 @@ use std::ops::Range;
 
 use super::scratch::{assume_init, uninit, with_scratch};
 use super::storage::{f32_slice, on_cpu_f32};
+use tnet_factorized::cpu_gemm::{gemm_strided, plan, sum_over_tasks};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Geom {
@@ -323,67 +324,6 @@ fn im2row(g: &Geom, xt: &[f32], colt: &mut [f32], rows: Range<usize>) {
     }
 }
 
-/// A strided matrix operand: data and (row, column) strides.
-type Strided<'a> = (&'a [f32], (isize, isize));
-
-/// `dst (m x n) = (accumulate ? dst : 0) + a (m x k) b (k x n)`, every matrix with explicit
-/// (row, column) strides. gemm's micro-kernel stores 16-row columns of `dst`, so a row-major
-/// `dst` is computed as `dst^T = b^T a^T` (a row-major store ran at a fraction of the speed);
-/// it is fastest when the (then) left operand is contiguous down its columns.
-///
-/// # Safety
-/// `dst` must be valid for the `m x n` writes its strides reach (and reads when
-/// `accumulate`); `a` must hold every element its strides reach for `m x k`, `b` for `k x n`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_strided(
-    (m, n, k): (usize, usize, usize),
-    dst: *mut f32,
-    dst_strides: (isize, isize),
-    accumulate: bool,
-    a: Strided<'_>,
-    b: Strided<'_>,
-    par: Parallelism,
-) {
-    if dst_strides.0 != 1 && dst_strides.1 == 1 {
-        // SAFETY: the same products, transposed.
-        return unsafe {
-            gemm_strided(
-                (n, m, k),
-                dst,
-                (1, dst_strides.0),
-                accumulate,
-                (b.0, (b.1.1, b.1.0)),
-                (a.0, (a.1.1, a.1.0)),
-                par,
-            )
-        };
-    }
-    // SAFETY: forwarded from the caller's contract.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            dst_strides.1,
-            dst_strides.0,
-            accumulate,
-            a.0.as_ptr(),
-            a.1.1,
-            a.1.0,
-            b.0.as_ptr(),
-            b.1.1,
-            b.1.0,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
-}
-
 /// [`gemm_strided`] into a row-major `dst`.
 ///
 /// # Safety
@@ -413,20 +353,6 @@ unsafe fn gemm_rm(
             par,
         )
     }
-}
-
-/// Split the batch over threads, or (small batch) give the threads to each GEMM.
-fn plan(b: usize) -> (bool, Parallelism) {
-    let threads = rayon::current_num_threads();
-    if b >= threads || threads == 1 {
-        (true, Parallelism::None)
-    } else {
-        (false, Parallelism::Rayon(threads))
-    }
-}
-
-fn storage_f32(v: Vec<f32>) -> CpuStorage {
-    CpuStorage::F32(v)
 }
 
 /// `out[b] = W col(x[b])` for every image: `(b, cout, oh, ow)` values.
@@ -513,7 +439,7 @@ impl CustomOp2 for ConvForward {
         let x = f32_slice(s1, l1, "conv2d input")?;
         let w = f32_slice(s2, l2, "conv2d kernel")?;
         let out = forward_batch(&g, x, w);
-        Ok((storage_f32(out), Shape::from((g.b, g.cout, g.oh, g.ow))))
+        Ok((CpuStorage::F32(out), Shape::from((g.b, g.cout, g.oh, g.ow))))
     }
 
     fn bwd(
@@ -615,7 +541,7 @@ impl CustomOp2 for ConvBackwardInput {
             let wf = flip_transpose(w, cout, cin, k);
             let gf = Geom::new(&[b, cout, oh, ow], &[cin, cout, k, k], 1, k - 1 - g.pad)?;
             let dx = forward_batch(&gf, dy, &wf);
-            return Ok((storage_f32(dx), shape));
+            return Ok((CpuStorage::F32(dx), shape));
         }
         let mut dx = vec![0f32; b * g.in_len()];
         let (by_image, par) = plan(b);
@@ -650,7 +576,7 @@ impl CustomOp2 for ConvBackwardInput {
         } else {
             dx.chunks_mut(g.in_len()).enumerate().for_each(one);
         }
-        Ok((storage_f32(dx), shape))
+        Ok((CpuStorage::F32(dx), shape))
     }
 }
 
@@ -713,9 +639,8 @@ impl CustomOp2 for ConvBackwardWeight {
             (false, true) => (g.in_len(), g.kk() * rows * g.ow),
             (false, false) => (0, g.kk() * g.ld()),
         };
-        let (by_image, par) = plan(g.b);
-        // dW (cout x kk) += dy_b (cout x p) col_b^T (p x kk)
-        let add = |acc: &mut [f32], bi: usize| {
+        // dW (cout x kk) += dy_b (cout x p) col_b^T (p x kk), summed over the batch.
+        let add = |acc: &mut [f32], bi: usize, par: Parallelism| {
             let xb = &x[bi * g.in_len()..(bi + 1) * g.in_len()];
             let dyb = &dy[bi * g.out_len()..(bi + 1) * g.out_len()];
             with_scratch(xt_len, col_len, |xt, col| {
@@ -765,40 +690,13 @@ impl CustomOp2 for ConvBackwardWeight {
                 };
             });
         };
-        // Fixed chunks summed in order: the result does not depend on work stealing, so runs
-        // (and resumed runs) are bit-identical on a machine.
-        let dw = if by_image {
-            let threads = rayon::current_num_threads().max(1);
-            let per = g.b.div_ceil(threads);
-            let partials: Vec<Vec<f32>> = (0..g.b.div_ceil(per))
-                .into_par_iter()
-                .map(|chunk| {
-                    let mut acc = vec![0f32; wlen];
-                    for bi in chunk * per..((chunk + 1) * per).min(g.b) {
-                        add(&mut acc, bi);
-                    }
-                    acc
-                })
-                .collect();
-            let mut it = partials.into_iter();
-            let mut total = it.next().unwrap_or_else(|| vec![0f32; wlen]);
-            for part in it {
-                total.iter_mut().zip(&part).for_each(|(x, y)| *x += y);
-            }
-            total
-        } else {
-            let mut acc = vec![0f32; wlen];
-            for bi in 0..g.b {
-                add(&mut acc, bi);
-            }
-            acc
-        };
+        let dw = sum_over_tasks(g.b, wlen, add);
         let dw = if tap_major {
             taps_to_oihw(&dw, g.cout, g.cin, g.k)
         } else {
             dw
         };
-        Ok((storage_f32(dw), Shape::from((g.cout, g.cin, g.k, g.k))))
+        Ok((CpuStorage::F32(dw), Shape::from((g.cout, g.cin, g.k, g.k))))
     }
 }
 

@@ -1,0 +1,112 @@
+//! Strided f32 GEMMs on the `gemm` crate and the task plans around them: shared by the
+//! project's CPU kernels (the convolution in `tnet-hourglass`, the mode products here).
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+/// A strided matrix operand: data and (row, column) strides.
+pub type Strided<'a> = (&'a [f32], (isize, isize));
+
+/// `dst (m x n) = (accumulate ? dst : 0) + a (m x k) b (k x n)`, every matrix with explicit
+/// (row, column) strides. gemm's micro-kernel stores 16-row columns of `dst`, so a row-major
+/// `dst` is computed as `dst^T = b^T a^T` (a row-major store ran at a fraction of the speed);
+/// it is fastest when the (then) left operand is contiguous down its columns.
+///
+/// # Safety
+/// `dst` must be valid for the `m x n` writes its strides reach (and reads when
+/// `accumulate`); `a` must hold every element its strides reach for `m x k`, `b` for `k x n`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_strided(
+    (m, n, k): (usize, usize, usize),
+    dst: *mut f32,
+    dst_strides: (isize, isize),
+    accumulate: bool,
+    a: Strided<'_>,
+    b: Strided<'_>,
+    par: Parallelism,
+) {
+    if dst_strides.0 != 1 && dst_strides.1 == 1 {
+        // SAFETY: the same products, transposed.
+        return unsafe {
+            gemm_strided(
+                (n, m, k),
+                dst,
+                (1, dst_strides.0),
+                accumulate,
+                (b.0, (b.1.1, b.1.0)),
+                (a.0, (a.1.1, a.1.0)),
+                par,
+            )
+        };
+    }
+    // SAFETY: forwarded from the caller's contract.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            dst_strides.1,
+            dst_strides.0,
+            accumulate,
+            a.0.as_ptr(),
+            a.1.1,
+            a.1.0,
+            b.0.as_ptr(),
+            b.1.1,
+            b.1.0,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}
+
+/// Whether to run `tasks` independent GEMMs in parallel over the tasks (one thread each), or
+/// (fewer tasks than threads) one after the other with the threads inside each GEMM.
+pub fn plan(tasks: usize) -> (bool, Parallelism) {
+    let threads = rayon::current_num_threads();
+    if tasks >= threads || threads == 1 {
+        (true, Parallelism::None)
+    } else {
+        (false, Parallelism::Rayon(threads))
+    }
+}
+
+/// `sum over tasks t of add(t)` into a vector of `len` values, where `add(acc, t, par)` adds
+/// task `t`'s contribution into `acc` (running its GEMMs with `par`). Tasks are cut into fixed
+/// contiguous runs, one per thread, summed in order: the result does not depend on work
+/// stealing, so runs (and resumed runs) are bit-identical on a machine.
+pub fn sum_over_tasks(
+    tasks: usize,
+    len: usize,
+    add: impl Fn(&mut [f32], usize, Parallelism) + Sync,
+) -> Vec<f32> {
+    let (across, par) = plan(tasks);
+    if !across {
+        let mut acc = vec![0f32; len];
+        (0..tasks).for_each(|t| add(&mut acc, t, par));
+        return acc;
+    }
+    let threads = rayon::current_num_threads().max(1);
+    let per = tasks.div_ceil(threads);
+    let partials: Vec<Vec<f32>> = (0..tasks.div_ceil(per))
+        .into_par_iter()
+        .map(|chunk| {
+            let mut acc = vec![0f32; len];
+            for t in chunk * per..((chunk + 1) * per).min(tasks) {
+                add(&mut acc, t, par);
+            }
+            acc
+        })
+        .collect();
+    let mut it = partials.into_iter();
+    let mut total = it.next().unwrap_or_else(|| vec![0f32; len]);
+    for part in it {
+        total.iter_mut().zip(&part).for_each(|(x, y)| *x += y);
+    }
+    total
+}
