@@ -59,4 +59,4 @@ pub use config::{
 pub use kernels::{KernelMode, Kernels};
 pub use network::{NetOptions, TNet, init_tensor};
 pub use params::{ParamStore, Role, kaiming_conv};
-pub use tnet_factorized::FactorizedTensor;
+pub use tnet_factorized::{FactorizedTensor, PartScale};

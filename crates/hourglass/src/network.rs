@@ -5,8 +5,8 @@ use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Result, Tensor, Var};
-use tnet_factorized::FactorizedTensor;
 use tnet_factorized::init::{init_cp, init_tt, init_tucker, kaiming_std};
+use tnet_factorized::{FactorizedTensor, PartScale};
 use tnet_tensor::random::{SeededRng, random_normal};
 
 use crate::batch_norm::BatchNorm2d;
@@ -377,6 +377,30 @@ impl TNet {
     /// The factorized kernel tensor.
     pub fn tensor(&self) -> &FactorizedTensor {
         &self.tensor
+    }
+
+    /// The trainable variables (as [`ParamStore::trainable_owned`]) with the multipliers of
+    /// their learning rate and weight decay: the kernel tensor's parts scaled so that the
+    /// reconstruction moves as a dense kernel would ([`FactorizedTensor::part_scales`]), every
+    /// other parameter at the base rate.
+    pub fn trainable_with_scales(&self) -> Result<Vec<(String, Var, PartScale)>> {
+        let std = kaiming_std(self.cfg.features, self.cfg.kernel, self.cfg.kernel);
+        let by_name: std::collections::HashMap<String, PartScale> = self
+            .tensor
+            .named_vars()
+            .into_iter()
+            .map(|(name, _)| format!("tensor.{name}"))
+            .zip(self.tensor.part_scales(std)?)
+            .collect();
+        Ok(self
+            .store
+            .trainable_owned()
+            .into_iter()
+            .map(|(name, v)| {
+                let scale = by_name.get(&name).copied().unwrap_or(PartScale::ONE);
+                (name, v, scale)
+            })
+            .collect())
     }
 
     /// Reconstructs the kernel tensor once (with tensor dropout when `mode` is a training mode)

@@ -101,6 +101,27 @@ pub enum ParamName {
     LayerTt,
 }
 
+/// How the optimizer treats the parts of a factorized kernel tensor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartLr {
+    /// Each part's learning rate and decay scaled so that the reconstruction moves as a dense
+    /// kernel would (`tnet_factorized::PartScale`).
+    #[default]
+    Matched,
+    /// Every part at the base learning rate and decay (the control).
+    Shared,
+}
+
+impl std::fmt::Display for PartLr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Matched => "matched",
+            Self::Shared => "shared",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
@@ -118,6 +139,9 @@ pub struct ModelConfig {
     pub tensor_dropout: f64,
     /// Standard deviation of the heads' weights at initialization (absent: SPEC Kaiming).
     pub head_init_std: Option<f64>,
+    /// Learning rates of the kernel tensor's parts: `matched` (the default) or `shared`.
+    #[serde(default)]
+    pub part_lr: PartLr,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 use serde::{Deserialize, Serialize};
+use tnet_factorized::PartScale;
 
 /// Which optimizer, with its hyper-parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,14 +66,35 @@ impl Default for OptimizerConfig {
 pub struct Optimizer {
     config: OptimizerConfig,
     params: Vec<(String, Var)>,
+    /// Per parameter, the multipliers of its learning rate and weight decay.
+    scales: Vec<PartScale>,
     /// Per parameter: `v` (RMSprop), or `m` and `v` (AdamW).
     state: BTreeMap<String, Tensor>,
     steps: u64,
 }
 
 impl Optimizer {
-    /// `params`: the trainable variables with the names they are checkpointed under.
+    /// `params`: the trainable variables with the names they are checkpointed under, each
+    /// trained at the base learning rate and weight decay.
     pub fn new(config: OptimizerConfig, params: Vec<(String, Var)>) -> Result<Self> {
+        let scales = vec![PartScale::ONE; params.len()];
+        Self::with_scales(config, params, scales)
+    }
+
+    /// As [`Optimizer::new`], with each parameter's learning rate and decay multiplied by its
+    /// [`PartScale`] (the parts of a factorized tensor).
+    pub fn with_scales(
+        config: OptimizerConfig,
+        params: Vec<(String, Var)>,
+        scales: Vec<PartScale>,
+    ) -> Result<Self> {
+        if scales.len() != params.len() {
+            candle_core::bail!(
+                "{} learning-rate scales for {} parameters",
+                scales.len(),
+                params.len()
+            );
+        }
         let mut state = BTreeMap::new();
         for (name, v) in &params {
             let zeros = v.zeros_like()?;
@@ -84,6 +106,7 @@ impl Optimizer {
         Ok(Self {
             config,
             params,
+            scales,
             state,
             steps: 0,
         })
@@ -97,17 +120,18 @@ impl Optimizer {
     pub fn step(&mut self, grads: &GradStore, lr: f64) -> Result<()> {
         self.steps += 1;
         let t = self.steps as i32;
-        for (name, p) in &self.params {
+        for ((name, p), scale) in self.params.iter().zip(&self.scales) {
             let Some(g) = grads.get(p.as_tensor()) else {
                 continue;
             };
+            let part_lr = lr * scale.lr;
             let vkey = format!("v.{name}");
             match self.config {
                 OptimizerConfig::Rmsprop { alpha, eps } => {
                     let v = &self.state[&vkey];
                     let v = ((v * alpha)? + (g.sqr()? * (1.0 - alpha))?)?;
                     let upd = (g / (v.sqrt()? + eps)?)?;
-                    p.set(&(p.as_tensor() - (upd * lr)?)?)?;
+                    p.set(&(p.as_tensor() - (upd * part_lr)?)?)?;
                     self.state.insert(vkey, v);
                 }
                 OptimizerConfig::Adamw {
@@ -121,9 +145,9 @@ impl Optimizer {
                     let v = ((&self.state[&vkey] * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
                     let mhat = (&m / (1.0 - beta1.powi(t)))?;
                     let vhat = (&v / (1.0 - beta2.powi(t)))?;
-                    let decayed = (p.as_tensor() * (1.0 - lr * weight_decay))?;
+                    let decayed = (p.as_tensor() * (1.0 - lr * weight_decay * scale.decay))?;
                     let upd = (mhat / (vhat.sqrt()? + eps)?)?;
-                    p.set(&(decayed - (upd * lr)?)?)?;
+                    p.set(&(decayed - (upd * part_lr)?)?)?;
                     self.state.insert(mkey, m);
                     self.state.insert(vkey, v);
                 }

@@ -14,12 +14,12 @@ use tnet_data::pose_loader::{
     Augment, EpochLoader, LoaderConfig, OnBadImage, SampleConfig, make_batch,
 };
 use tnet_hourglass::loss::{pose_loss, segmentation_loss};
-use tnet_hourglass::{KernelMode, NetOptions, Resolved, TNet};
+use tnet_hourglass::{KernelMode, NetOptions, PartScale, Resolved, TNet};
 use tnet_metrics::pckh::PckhReport;
 use tnet_metrics::segmentation::SegmentationReport;
 
 use crate::checkpoint::{self, Checkpoint, CheckpointMeta};
-use crate::config::{Task, TrainConfig};
+use crate::config::{PartLr, Task, TrainConfig};
 use crate::data::{face_data, pose_data};
 use crate::eval::{to_tensor4, validate_faces, validate_pose};
 use crate::optim::Optimizer;
@@ -83,6 +83,21 @@ pub struct EpochLog {
     pub segmentation: Option<SegmentationReport>,
     pub epoch_seconds: f64,
     pub samples_per_second: f64,
+    /// Mean relative change of the reconstructed kernel tensor per step,
+    /// `||W_after - W_before|| / ||W_before||`, sampled every [`KERNEL_PROBE_EVERY`] steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_update: Option<f64>,
+}
+
+/// Every this many steps the training loop measures how far one step moves the kernel tensor.
+pub const KERNEL_PROBE_EVERY: u64 = 10;
+
+/// `||after - before|| / ||before||`, in f64.
+pub fn relative_change(before: &Tensor, after: &Tensor) -> candle_core::Result<f64> {
+    let before = before.to_dtype(DType::F64)?;
+    let diff = (after.to_dtype(DType::F64)? - &before)?;
+    let norm = |t: &Tensor| -> candle_core::Result<f64> { t.sqr()?.sum_all()?.to_scalar::<f64>() };
+    Ok((norm(&diff)? / norm(&before)?).sqrt())
 }
 
 /// What a run did.
@@ -146,6 +161,25 @@ fn same_run(a: &TrainConfig, b: &TrainConfig) -> bool {
     &a == b
 }
 
+/// The configured optimizer over `net`'s trainable variables, the kernel tensor's parts with
+/// the learning rates `model.part_lr` asks for.
+pub fn optimizer_for(cfg: &TrainConfig, net: &TNet) -> Result<Optimizer, TrainError> {
+    let mut names = Vec::new();
+    let mut scales = Vec::new();
+    for (name, v, scale) in net.trainable_with_scales()? {
+        names.push((name, v));
+        scales.push(match cfg.model.part_lr {
+            PartLr::Matched => scale,
+            PartLr::Shared => PartScale::ONE,
+        });
+    }
+    Ok(Optimizer::with_scales(
+        cfg.optimizer.clone(),
+        names,
+        scales,
+    )?)
+}
+
 /// Trains `cfg` into `opts.run_dir`.
 pub fn train(
     cfg: &TrainConfig,
@@ -155,8 +189,7 @@ pub fn train(
     let dir = &opts.run_dir;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let net = build_network(cfg, device)?;
-    let params = net.params().trainable_owned();
-    let mut opt = Optimizer::new(cfg.optimizer.clone(), params)?;
+    let mut opt = optimizer_for(cfg, &net)?;
     let last_path = dir.join("last.safetensors");
     let best_path = dir.join("best.safetensors");
     let mut meta = CheckpointMeta {
@@ -286,6 +319,7 @@ pub fn train(
         let batches = EpochLoader::with_builder_from(n_train, loader_cfg, e, start_batch, build)
             .map_err(crate::data::RunDataError::from)?;
         let mut samples = 0usize;
+        let mut kernel_updates = Vec::new();
         let mut batch_idx = start_batch;
         for batch in batches {
             if batch_idx >= steps_per_epoch {
@@ -319,7 +353,15 @@ pub fn train(
                     }
                 }
             };
+            let probe = if meta.step.is_multiple_of(KERNEL_PROBE_EVERY) {
+                Some(net.tensor().to_tensor()?.copy()?)
+            } else {
+                None
+            };
             let loss_v = train_step(&net, &mut opt, &step_batch, lr)?;
+            if let Some(before) = probe {
+                kernel_updates.push(relative_change(&before, &net.tensor().to_tensor()?)?);
+            }
             if !loss_v.is_finite() {
                 pb.abandon();
                 return Err(TrainError::NonFinite {
@@ -393,6 +435,8 @@ pub fn train(
             segmentation: seg,
             epoch_seconds,
             samples_per_second: samples as f64 / epoch_seconds.max(1e-9),
+            kernel_update: (!kernel_updates.is_empty())
+                .then(|| kernel_updates.iter().sum::<f64>() / kernel_updates.len() as f64),
         };
         append_line(&log_path, &line)?;
         if !opts.quiet {

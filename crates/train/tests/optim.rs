@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
+use tnet_factorized::PartScale;
 use tnet_train::{Optimizer, OptimizerConfig};
 
 fn grads_for(p: &Var, g: &[f32]) -> GradStore {
@@ -76,6 +77,59 @@ fn adamw_first_step_by_hand() {
     for k in 0..2 {
         assert!((got[k] as f64 - e[k]).abs() < 1e-6, "{got:?} vs {e:?}");
     }
+}
+
+#[test]
+fn part_scales_multiply_the_rate_and_the_decay_by_hand() {
+    let adamw = OptimizerConfig::Adamw {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.1,
+    };
+    let a = Var::new(&[1.0f32, 3.0], &Device::Cpu).unwrap();
+    let b = Var::new(&[1.0f32, 3.0], &Device::Cpu).unwrap();
+    let mut opt = Optimizer::with_scales(
+        adamw,
+        vec![("a".into(), a.clone()), ("b".into(), b.clone())],
+        vec![
+            PartScale {
+                lr: 3.0,
+                decay: 1.0,
+            },
+            PartScale {
+                lr: 0.5,
+                decay: 0.0,
+            },
+        ],
+    )
+    .unwrap();
+    let ga = grads_for(&a, &[0.2, -4.0]);
+    let gb = grads_for(&b, &[0.2, -4.0]);
+    let mut grads = ga;
+    grads.insert(b.as_tensor(), gb.get(b.as_tensor()).unwrap().clone());
+    opt.step(&grads, 0.01).unwrap();
+    // a: decay at the base rate (1 - 0.01 * 0.1), then 3 * lr * sign(g).
+    let ea = [1.0 * (1.0 - 0.001) - 0.03, 3.0 * (1.0 - 0.001) + 0.03];
+    // b: no decay, 0.5 * lr * sign(g).
+    let eb = [1.0 - 0.005, 3.0 + 0.005];
+    for (p, e) in [(&a, ea), (&b, eb)] {
+        let got = values(p);
+        for k in 0..2 {
+            assert!((got[k] as f64 - e[k]).abs() < 1e-6, "{got:?} vs {e:?}");
+        }
+    }
+    // One scale per parameter, or a clear error.
+    let err = Optimizer::with_scales(
+        OptimizerConfig::default(),
+        vec![("a".into(), a.clone())],
+        vec![],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("0 learning-rate scales for 1 parameters")
+    );
 }
 
 #[test]
