@@ -84,7 +84,7 @@ fn commit() -> String {
 }
 
 pub fn run(args: &StudyArgs) -> Result<()> {
-    let seeds = args.seeds.unwrap_or(if args.quick { 1 } else { 2 });
+    let seeds = args.seeds.unwrap_or(if args.quick { 1 } else { 3 });
     if seeds == 0 {
         anyhow::bail!("--seeds must be at least 1");
     }

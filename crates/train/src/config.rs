@@ -30,6 +30,25 @@ pub enum DataKind {
     Faceparsing,
 }
 
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pose => "pose",
+            Self::Faceseg => "faceseg",
+        })
+    }
+}
+
+impl std::fmt::Display for DataKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Synthetic => "synthetic",
+            Self::Mpii => "mpii",
+            Self::Faceparsing => "faceparsing",
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {

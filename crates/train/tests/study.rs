@@ -8,30 +8,76 @@ use candle_core::Device;
 use tnet_train::config::{DataKind, Task};
 use tnet_train::study::{Budget, StudyOptions, StudySettings, Table, run_study};
 
+const SMALL: [usize; 8] = [1, 4, 3, 2, 32, 32, 3, 3];
+
 #[test]
-fn reduced_ranks_are_half_and_minimum() {
-    use tnet_train::study::grid::reduced_ranks;
-    // Modes: stacks, depth, pathways, b_depth, f_out, f_in, h, w.
-    assert_eq!(reduced_ranks(0, 1), Vec::<usize>::new());
-    assert_eq!(reduced_ranks(0, 2), vec![1]);
-    assert_eq!(reduced_ranks(1, 4), vec![2, 1]);
-    assert_eq!(reduced_ranks(2, 3), vec![2, 1]);
-    assert_eq!(reduced_ranks(3, 2), vec![1]);
-    assert_eq!(reduced_ranks(4, 32), vec![16, 4]);
-    assert_eq!(reduced_ranks(5, 128), vec![64, 16]);
-    assert_eq!(reduced_ranks(6, 3), vec![2, 1]);
-    let a = tnet_train::study::grid::table_a("pose", &[1, 4, 3, 2, 32, 32, 3, 3]);
-    assert_eq!(a.len(), 13);
+fn table_a_halves_one_mode_at_a_time() {
+    use tnet_train::study::grid::reduced_rank;
+    assert_eq!(reduced_rank(1), None);
+    assert_eq!(reduced_rank(2), Some(1));
+    assert_eq!(reduced_rank(3), Some(2));
+    assert_eq!(reduced_rank(4), Some(2));
+    assert_eq!(reduced_rank(32), Some(16));
+    let a = tnet_train::study::grid::table_a("pose", &SMALL);
+    assert_eq!(a.len(), 7, "every mode but the single stack");
     assert!(a.iter().all(|p| p.table == Table::A));
     assert!(a.iter().any(|p| {
         p.model
-            .contains(&"model.ranks=[1, 4, 3, 2, 4, 32, 3, 3]".to_string())
+            .contains(&"model.ranks=[1, 4, 3, 2, 16, 32, 3, 3]".to_string())
     }));
-    let b = tnet_train::study::grid::table_b("pose");
+}
+
+#[test]
+fn table_b_has_full_rank_controls_and_unique_ids() {
+    use tnet_train::study::grid::full_tt_ranks;
+    // r_k = min(prod of the modes before, prod of the modes after), by hand.
+    assert_eq!(full_tt_ranks(&SMALL), vec![1, 1, 4, 12, 24, 288, 9, 3, 1]);
+    let b = tnet_train::study::grid::table_b("pose", &SMALL);
     let mut ids: Vec<&str> = b.iter().map(|p| p.id.as_str()).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), b.len(), "ids are unique");
+    let full = |id: &str| b.iter().find(|p| p.id == id).unwrap().model.clone();
+    assert!(full("B-tucker-full").contains(&format!("model.ranks={SMALL:?}")));
+    assert!(full("B-tt-full").contains(&"model.ranks=[1, 1, 4, 12, 24, 288, 9, 3, 1]".into()));
+    assert!(full("B-layer-tucker-full").contains(&"model.ranks=[32, 32, 3, 3]".into()));
+    // Every full-rank configuration really is full rank (compression below 1).
+    let settings = settings(Path::new("/nonexistent"));
+    for id in ["B-tucker-full", "B-tt-full", "B-layer-tucker-full"] {
+        let p = b.iter().find(|p| p.id == id).unwrap();
+        let mut s = settings.clone();
+        s.sets.retain(|x| !x.starts_with("model.features"));
+        let cfg = tnet_train::study::run_config(&s, p, 0, None).unwrap();
+        let ratio = cfg.network().unwrap().compression_ratio();
+        assert!(ratio <= 1.0, "{id}: {ratio}");
+    }
+}
+
+#[test]
+fn tuning_and_scarce_runs_use_their_own_data() {
+    use tnet_train::study::grid::{table_d, tuning};
+    let s = settings(Path::new("/data"));
+    let tune = tuning("pose", &[2e-3, 4e-3]);
+    assert_eq!(tune.len(), 10, "five methods, two rates");
+    let cfg = tnet_train::study::run_config(&s, &tune[1], 0, tune[1].lr).unwrap();
+    assert_eq!(cfg.schedule.lr, 4e-3);
+    assert_eq!(cfg.data.synthetic_seed, tnet_train::study::TUNING_DATA_SEED);
+    assert_eq!(cfg.data_dir(), Path::new("/data/pose-tune"));
+    let d = table_d("pose", &SMALL);
+    let cfg = tnet_train::study::run_config(&s, &d[0], 1, Some(2e-3)).unwrap();
+    assert_eq!(cfg.data.synthetic_train, s.budget.scarce_train);
+    assert_eq!(
+        cfg.data.synthetic_seed, 0,
+        "the main set's images and validation"
+    );
+    assert_eq!(cfg.data_dir(), Path::new("/data/pose-scarce"));
+    assert_eq!(cfg.epochs, s.budget.scarce_epochs);
+    assert_eq!((cfg.seed, cfg.schedule.lr), (1, 2e-3));
+    // Real data has no tuning split: the run is reported as not run, with the reason.
+    let mut mpii = s.clone();
+    mpii.data = DataKind::Mpii;
+    let err = tnet_train::study::run_config(&mpii, &tune[0], 0, None).unwrap_err();
+    assert!(err.to_string().contains("synthetic"), "{err}");
 }
 
 fn settings(data: &Path) -> StudySettings {
@@ -44,6 +90,7 @@ fn settings(data: &Path) -> StudySettings {
         device: "cpu".into(),
         budget: Budget {
             max_steps_per_epoch: Some(2),
+            scarce_train: 8,
             ..Budget::quick(1)
         },
         sets: [
@@ -74,7 +121,7 @@ fn an_interrupted_study_resumes_where_it_stopped() {
     // Stop requested from the start: the first run saves a checkpoint after its first step.
     let first = run_study(&opts, &Device::Cpu).unwrap();
     assert!(first.interrupted && first.report.is_none());
-    let run = dir.join("out/runs/B-dense-s0");
+    let run = dir.join("out/runs/T-dense-lr4e-3-s0");
     assert!(run.join("last.safetensors").is_file());
     assert_eq!(std::fs::read_to_string(run.join("log.jsonl")).unwrap(), "");
     stop.store(false, Ordering::SeqCst);

@@ -13,7 +13,7 @@ use std::time::Instant;
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
-pub use grid::{Planned, RunKind, Table};
+pub use grid::{Planned, RunKind, Split, Table};
 pub use report::{RunResult, write_report};
 
 use crate::checkpoint::Checkpoint;
@@ -33,6 +33,14 @@ pub struct Budget {
     pub max_steps_per_epoch: Option<usize>,
     /// Fine-tuning epochs of the compress-then-fine-tune row.
     pub finetune_epochs: usize,
+    /// The learning rates each method's sweep tries on the tuning split (first seed only).
+    pub lrs: Vec<f64>,
+    /// Epochs of a sweep run (the rate drops before the last).
+    pub tune_epochs: usize,
+    /// Training images of the data-scarce setting (Table D; at most the main set's).
+    pub scarce_train: usize,
+    /// Epochs of a data-scarce run (the rate drops before the last 30 %).
+    pub scarce_epochs: usize,
 }
 
 /// The learning-rate drop of a run of `epochs` epochs: before the last one (none for one epoch).
@@ -40,20 +48,36 @@ pub fn decay_before_last(epochs: usize) -> Vec<usize> {
     if epochs > 1 { vec![epochs - 1] } else { vec![] }
 }
 
+/// The learning-rate drop of a run of `epochs` epochs: after 70 % of them (the default run's
+/// 7 of 10), none for one epoch.
+pub fn decay_at_70_percent(epochs: usize) -> Vec<usize> {
+    if epochs > 1 {
+        vec![((epochs * 7) / 10).clamp(1, epochs - 1)]
+    } else {
+        vec![]
+    }
+}
+
 impl Budget {
-    /// The full study: 2 seeds, 3 epochs of the whole synthetic training set (rate drop before
-    /// the last).
+    /// The full study: 3 seeds, 10 epochs of the whole synthetic training set (the rate drops
+    /// after epoch 7, as in the default run; the dense network's validation curve is flat by
+    /// then), sweeps of 4 epochs over 2e-3, 4e-3 and 8e-3, 400 images for 30 epochs in the
+    /// data-scarce setting.
     pub fn full(seeds: usize) -> Self {
         Self {
             seeds: (0..seeds as u64).collect(),
-            epochs: 3,
-            decay_epochs: decay_before_last(3),
+            epochs: 10,
+            decay_epochs: decay_at_70_percent(10),
             max_steps_per_epoch: None,
-            finetune_epochs: 2,
+            finetune_epochs: 3,
+            lrs: vec![2e-3, 4e-3, 8e-3],
+            tune_epochs: 4,
+            scarce_train: 400,
+            scarce_epochs: 30,
         }
     }
 
-    /// `--quick`: 1 seed, one epoch of 60 steps per run.
+    /// `--quick`: 1 seed, one epoch of 60 steps per run, two rates per sweep.
     pub fn quick(seeds: usize) -> Self {
         Self {
             seeds: (0..seeds as u64).collect(),
@@ -61,6 +85,10 @@ impl Budget {
             decay_epochs: vec![],
             max_steps_per_epoch: Some(60),
             finetune_epochs: 1,
+            lrs: vec![4e-3, 8e-3],
+            tune_epochs: 1,
+            scarce_train: 400,
+            scarce_epochs: 2,
         }
     }
 }
@@ -125,51 +153,81 @@ pub struct StudySummary {
     pub report: Option<PathBuf>,
 }
 
-fn task_name(t: Task) -> &'static str {
-    match t {
-        Task::Pose => "pose",
-        Task::Faceseg => "faceseg",
-    }
-}
-
 fn quoted(p: &Path) -> String {
     format!("{:?}", p.display().to_string())
 }
 
-/// The configuration of one planned run for one seed.
+/// The seed of the tuning split's synthetic set (the main set's seed is 0 by default).
+pub const TUNING_DATA_SEED: u64 = 1000;
+
+/// The configuration of one planned run for one seed, at learning rate `lr` (the configured
+/// one when `None`).
 pub fn run_config(
     settings: &StudySettings,
     planned: &Planned,
     seed: u64,
+    lr: Option<f64>,
 ) -> Result<TrainConfig, crate::config::ConfigError> {
     let b = &settings.budget;
     let mut o = vec![format!("task=\"{}\"", planned.task)];
-    if planned.task == task_name(settings.task) {
-        o.push(format!(
-            "data.kind=\"{}\"",
-            format!("{:?}", settings.data).to_lowercase()
-        ));
-        if let Some(d) = &settings.data_dir {
-            o.push(format!("data.dir={}", quoted(d)));
-        }
+    let (kind, dir) = if planned.task == settings.task.to_string() {
+        (settings.data, &settings.data_dir)
     } else {
-        o.push(format!(
-            "data.kind=\"{}\"",
-            format!("{:?}", settings.face_data).to_lowercase()
-        ));
-        if let Some(d) = &settings.face_data_dir {
-            o.push(format!("data.dir={}", quoted(d)));
-        }
+        (settings.face_data, &settings.face_data_dir)
+    };
+    o.push(format!("data.kind=\"{kind}\""));
+    if let Some(d) = dir {
+        o.push(format!("data.dir={}", quoted(d)));
     }
     o.push(format!("device=\"{}\"", settings.device));
-    o.push(format!("epochs={}", b.epochs));
-    o.push(format!("schedule.decay_epochs={:?}", b.decay_epochs));
+    let (epochs, decay) = match planned.split {
+        Split::Main => (b.epochs, b.decay_epochs.clone()),
+        Split::Tuning => (b.tune_epochs, decay_before_last(b.tune_epochs)),
+        Split::Scarce => (b.scarce_epochs, decay_at_70_percent(b.scarce_epochs)),
+    };
+    o.push(format!("epochs={epochs}"));
+    o.push(format!("schedule.decay_epochs={decay:?}"));
     o.push(format!("seed={seed}"));
     if let Some(m) = b.max_steps_per_epoch {
         o.push(format!("max_steps_per_epoch={m}"));
     }
     o.extend(settings.sets.iter().cloned());
     o.extend(planned.model.iter().cloned());
+    if let Some(lr) = lr {
+        o.push(format!("schedule.lr={lr:?}"));
+    }
+    let cfg = TrainConfig::load_with(None, &o, true)?;
+    if planned.split == Split::Main {
+        return Ok(cfg);
+    }
+    // The tuning and data-scarce sets are synthetic sets of their own, in folders beside the
+    // main one.
+    if cfg.data.kind != DataKind::Synthetic {
+        return Err(crate::config::ConfigError::Invalid(format!(
+            "the {:?} split is made from synthetic data; with {} data it is not run",
+            planned.split, cfg.data.kind
+        )));
+    }
+    let main_dir = cfg.data_dir();
+    let name = main_dir.file_name().map_or_else(
+        || "synthetic".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let (suffix, extra) = match planned.split {
+        Split::Tuning => ("tune", format!("data.synthetic_seed={TUNING_DATA_SEED}")),
+        _ => (
+            "scarce",
+            format!(
+                "data.synthetic_train={}",
+                b.scarce_train.min(cfg.data.synthetic_train)
+            ),
+        ),
+    };
+    o.push(format!(
+        "data.dir={}",
+        quoted(&main_dir.with_file_name(format!("{name}-{suffix}")))
+    ));
+    o.push(extra);
     TrainConfig::load_with(None, &o, true)
 }
 
@@ -185,124 +243,175 @@ fn epochs_logged(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// Runs the grid (skipping finished runs, resuming a partial one) and writes the report.
+/// Runs the grid (skipping finished runs, resuming a partial one) and writes the report:
+/// the learning-rate sweeps first, then every table at the rates they chose.
 pub fn run_study(opts: &StudyOptions, device: &Device) -> Result<StudySummary, StudyError> {
     let out = &opts.out;
     std::fs::create_dir_all(out.join("runs")).map_err(|e| file_err(out)(e.to_string()))?;
     check_settings(out, &opts.settings)?;
     let s = &opts.settings;
-    // Table A needs the tensor's shape: the main task's network.
-    let probe = run_config(s, &grid::dense(Table::B, task_name(s.task)), 0)
+    let task = s.task.to_string();
+    // Tables A, B and D need the tensor's shape: the main task's network.
+    let probe = run_config(s, &grid::dense(Table::B, &task), 0, None)
         .map_err(|e| StudyError::Settings(format!("study configuration: {e}")))?;
     let shape = probe.network().map_err(TrainError::from)?.tensor_shape();
-    let task = task_name(s.task);
-    let b = grid::table_b(task);
-    let a = grid::table_a(task, &shape);
-    let seeds = s.budget.seeds.clone();
-    // Table C trains 3 face-parsing rows for a pose study; a face-parsing study reads them
-    // from Table B.
-    let c_runs = if s.task == Task::Pose { 3 } else { 0 };
-    let planned_total = (b.len() + a.len() + c_runs) * seeds.len();
-    let pb = bar(
-        planned_total as u64,
-        opts.quiet,
-        "study {bar:30} {pos}/{len} runs, {elapsed_precise} elapsed, ETA {eta} {msg}",
+    let lrs = &s.budget.lrs;
+    let tune = if s.data == DataKind::Synthetic {
+        grid::tuning(&task, lrs)
+    } else {
+        vec![]
+    };
+    let (b, d, a) = (
+        grid::table_b(&task, &shape),
+        grid::table_d(&task, &shape),
+        grid::table_a(&task, &shape),
     );
-    let mut summary = StudySummary {
-        runs_total: planned_total,
-        runs_trained: 0,
-        runs_skipped_done: 0,
-        runs_unreachable: 0,
-        interrupted: false,
-        report: None,
+    let seeds = s.budget.seeds.clone();
+    let first_seed = [seeds[0]];
+    // Table C trains 3 face-parsing rows (one seed) for a pose study; a face-parsing study
+    // reads them from Table B.
+    let c_runs = if s.task == Task::Pose { 3 } else { 0 };
+    let finetune_sweep = if tune.is_empty() { 0 } else { lrs.len() };
+    let planned_total =
+        tune.len() + finetune_sweep + (b.len() + d.len() + a.len()) * seeds.len() + c_runs;
+    let mut runner = Runner {
+        opts,
+        device,
+        pb: bar(
+            planned_total as u64,
+            opts.quiet,
+            "study {bar:30} {pos}/{len} runs, {elapsed_precise} elapsed, ETA {eta} {msg}",
+        ),
+        summary: StudySummary {
+            runs_total: planned_total,
+            runs_trained: 0,
+            runs_skipped_done: 0,
+            runs_unreachable: 0,
+            interrupted: false,
+            report: None,
+        },
+        results: vec![],
     };
-    let mut results: Vec<RunResult> = vec![];
-    let run_all = |list: &[Planned],
-                   results: &mut Vec<RunResult>,
-                   summary: &mut StudySummary|
-     -> Result<bool, StudyError> {
-        for planned in list {
-            for &seed in &seeds {
-                pb.set_message(format!("{}-s{seed}", planned.id));
-                let started = Instant::now();
-                let (result, trained) = run_one(opts, planned, seed, device)?;
-                match (&result, trained) {
-                    (_, true) => summary.runs_trained += 1,
-                    (Some(r), false) if r.skipped.is_some() => summary.runs_unreachable += 1,
-                    _ => summary.runs_skipped_done += 1,
-                }
-                pb.inc(1);
-                let Some(result) = result else {
-                    summary.interrupted = true;
-                    return Ok(false);
-                };
-                if trained {
-                    let line = format!(
-                        "{}-s{seed}: {} in {:.0} s",
-                        planned.id,
-                        result.headline(),
-                        started.elapsed().as_secs_f64()
-                    );
-                    // A hidden bar (not a terminal) prints nothing: keep a plain log then.
-                    if pb.is_hidden() {
-                        if !opts.quiet {
-                            eprintln!("{line}");
-                        }
-                    } else {
-                        pb.println(line);
-                    }
-                }
-                results.push(result);
-            }
-        }
-        Ok(true)
-    };
-    if !run_all(&b, &mut results, &mut summary)? || !run_all(&a, &mut results, &mut summary)? {
-        pb.abandon();
-        return Ok(summary);
+    if !runner.run(&tune, &first_seed)? {
+        return Ok(runner.interrupted());
     }
-    // Table C: face parsing with dense and the two best compressed single runs of Table B.
-    let best = report::best_of_b(&results, 2);
+    if let Some(dense_lr) = report::tuned_rates(&runner.results).get("dense") {
+        let from = grid::tuning(&task, &[*dense_lr])[0].id.clone();
+        if !runner.run(&grid::tuning_finetune(&task, &from, lrs), &first_seed)? {
+            return Ok(runner.interrupted());
+        }
+    }
+    for table in [&b, &d, &a] {
+        if !runner.run(table, &seeds)? {
+            return Ok(runner.interrupted());
+        }
+    }
+    // Table C: face parsing with dense and the two best compressed rows of Table B.
     if s.task == Task::Pose {
+        let best = report::best_of_b(&runner.results, 2);
         let best_planned: Vec<&Planned> = best
             .iter()
             .filter_map(|id| b.iter().find(|p| &p.id == id))
             .collect();
-        let c = grid::table_c(&best_planned);
-        if !run_all(&c, &mut results, &mut summary)? {
-            pb.abandon();
-            return Ok(summary);
+        if !runner.run(&grid::table_c(&best_planned), &first_seed)? {
+            return Ok(runner.interrupted());
         }
     }
-    pb.finish_and_clear();
+    runner.pb.finish_and_clear();
+    let mut summary = runner.summary;
     log_invocation(out, opts, &summary)?;
-    let path = write_report(out, opts, &results).map_err(file_err(out))?;
+    let path = write_report(out, opts, &runner.results).map_err(file_err(out))?;
     summary.report = Some(path);
     Ok(summary)
 }
 
-/// Trains (or resumes, or finds finished) one run; `None` when interrupted. The flag says
-/// whether any training happened in this call.
+/// Trains the planned runs in order, collecting their results and counts.
+struct Runner<'a> {
+    opts: &'a StudyOptions,
+    device: &'a Device,
+    pb: indicatif::ProgressBar,
+    summary: StudySummary,
+    results: Vec<RunResult>,
+}
+
+impl Runner<'_> {
+    /// Trains (or reads back) `list` for each of `seeds`, every run at its planned rate or its
+    /// method's tuned one; `false` when interrupted.
+    fn run(&mut self, list: &[Planned], seeds: &[u64]) -> Result<bool, StudyError> {
+        let rates = report::tuned_rates(&self.results);
+        for planned in list {
+            let lr = planned
+                .lr
+                .or_else(|| planned.family.as_ref().and_then(|f| rates.get(f).copied()));
+            for &seed in seeds {
+                self.pb.set_message(format!("{}-s{seed}", planned.id));
+                let started = Instant::now();
+                let (result, trained) = run_one(self.opts, planned, seed, lr, self.device)?;
+                match (&result, trained) {
+                    (_, true) => self.summary.runs_trained += 1,
+                    (Some(r), false) if r.skipped.is_some() => self.summary.runs_unreachable += 1,
+                    _ => self.summary.runs_skipped_done += 1,
+                }
+                self.pb.inc(1);
+                let Some(result) = result else {
+                    self.summary.interrupted = true;
+                    return Ok(false);
+                };
+                if trained {
+                    self.log(&format!(
+                        "{}-s{seed}: {} in {:.0} s",
+                        planned.id,
+                        result.headline(),
+                        started.elapsed().as_secs_f64()
+                    ));
+                }
+                self.results.push(result);
+            }
+        }
+        Ok(true)
+    }
+
+    fn log(&self, line: &str) {
+        // A hidden bar (not a terminal) prints nothing: keep a plain log then.
+        if self.pb.is_hidden() {
+            if !self.opts.quiet {
+                eprintln!("{line}");
+            }
+        } else {
+            self.pb.println(line);
+        }
+    }
+
+    fn interrupted(self) -> StudySummary {
+        self.pb.abandon();
+        self.summary
+    }
+}
+
+/// Trains (or resumes, or finds finished) one run at learning rate `lr` (the configured one
+/// when `None`); `None` when interrupted. The flag says whether any training happened in this
+/// call.
 fn run_one(
     opts: &StudyOptions,
     planned: &Planned,
     seed: u64,
+    lr: Option<f64>,
     device: &Device,
 ) -> Result<(Option<RunResult>, bool), StudyError> {
     let dir = run_dir(&opts.out, planned, seed);
     let s = &opts.settings;
     let target_epochs = match planned.kind {
-        RunKind::Train => s.budget.epochs,
+        RunKind::Train => run_config(s, planned, seed, lr).map_or(0, |c| c.epochs),
         RunKind::CompressFinetune { .. } => s.budget.finetune_epochs,
     };
-    if epochs_logged(&dir) >= target_epochs {
+    if target_epochs > 0 && epochs_logged(&dir) >= target_epochs {
         return Ok((Some(RunResult::load(planned, seed, &dir)?), false));
     }
     let (cfg, init_from) = match &planned.kind {
-        RunKind::Train => match run_config(s, planned, seed) {
+        RunKind::Train => match run_config(s, planned, seed, lr) {
             Ok(cfg) => (cfg, None),
-            // Out of reach at this size (e.g. 30x per layer on a very small network): a row
-            // that says why instead of a failed study.
+            // Out of reach at this size (e.g. 30x per layer on a very small network), or a
+            // split the data cannot give: a row that says why instead of a failed study.
             Err(e) => {
                 return Ok((
                     Some(RunResult::skipped(planned, seed, e.to_string())),
@@ -313,7 +422,7 @@ fn run_one(
         RunKind::CompressFinetune { from, compression } => {
             let from_dir = opts.out.join("runs").join(format!("{from}-s{seed}"));
             let compressed = dir.join("compressed.safetensors");
-            let cfg = finetune_config(s, &from_dir, &compressed, *compression, device)?;
+            let cfg = finetune_config(s, &from_dir, &compressed, *compression, lr, device)?;
             (cfg, Some(compressed))
         }
     };
@@ -340,6 +449,7 @@ fn finetune_config(
     from_dir: &Path,
     compressed: &Path,
     compression: f64,
+    lr: Option<f64>,
     device: &Device,
 ) -> Result<TrainConfig, StudyError> {
     if !compressed.is_file() {
@@ -370,6 +480,9 @@ fn finetune_config(
         .config;
     cfg.epochs = s.budget.finetune_epochs;
     cfg.schedule.decay_epochs = decay_before_last(s.budget.finetune_epochs);
+    if let Some(lr) = lr {
+        cfg.schedule.lr = lr;
+    }
     Ok(cfg)
 }
 

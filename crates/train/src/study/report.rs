@@ -10,7 +10,7 @@ use tnet_hourglass::HourglassConfig;
 use crate::config::{Task, TrainConfig};
 use crate::plot::{Series, chart_series};
 
-use super::grid::{FOCUS_RATE, OTHER_RATES, RunKind, TUCKER_RATES};
+use super::grid::{FOCUS_RATE, RunKind, TUCKER_RATES};
 use super::{Planned, StudyError, StudyOptions, Table, file_err};
 
 /// Pose parts in the table's order (the last is the Mean).
@@ -35,6 +35,8 @@ pub struct RunResult {
     /// The network the run trained (absent for a skipped run).
     pub net: Option<HourglassConfig>,
     pub train_seconds: f64,
+    /// The base learning rate the run trained with.
+    pub lr: f64,
     pub metric_curve: Vec<f64>,
     pub loss_curve: Vec<f64>,
 }
@@ -55,6 +57,7 @@ impl RunResult {
             values: vec![],
             net: None,
             train_seconds: 0.0,
+            lr: f64::NAN,
             metric_curve: vec![],
             loss_curve: vec![],
         }
@@ -77,6 +80,7 @@ impl RunResult {
         r.skipped = None;
         r.dir = dir.to_path_buf();
         r.task = cfg.task;
+        r.lr = cfg.schedule.lr;
         r.net = Some(net);
         let mut last = serde_json::Value::Null;
         for line in log.lines().filter(|l| !l.trim().is_empty()) {
@@ -159,6 +163,35 @@ fn stats(v: &[f64]) -> Option<(f64, f64, usize)> {
     Some((mean, sd, v.len()))
 }
 
+/// Two-sided 95 % Student t quantiles for 1..=10 degrees of freedom.
+const T_975: [f64; 10] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+];
+
+/// Half-width of the 95 % confidence interval of a mean of `n` values with sample standard
+/// deviation `sd` (Student t; the normal 1.96 beyond 11 values); `None` for one value.
+fn ci95(sd: f64, n: usize) -> Option<f64> {
+    (n > 1).then(|| T_975.get(n - 2).copied().unwrap_or(1.96) * sd / (n as f64).sqrt())
+}
+
+/// For each method (`family`), the learning rate whose tuning run scored best (the lower
+/// rate on a tie).
+pub(super) fn tuned_rates(results: &[RunResult]) -> BTreeMap<String, f64> {
+    let mut best: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for r in results.iter().filter(|r| r.planned.table == Table::Tune) {
+        let (Some(family), true) = (&r.planned.family, r.metric.is_finite()) else {
+            continue;
+        };
+        let better = best
+            .get(family)
+            .is_none_or(|&(m, lr)| r.metric > m || (r.metric == m && r.lr < lr));
+        if better {
+            best.insert(family.clone(), (r.metric, r.lr));
+        }
+    }
+    best.into_iter().map(|(f, (_, lr))| (f, lr)).collect()
+}
+
 /// The runs of one planned id, every seed.
 struct Row<'a> {
     planned: &'a Planned,
@@ -195,6 +228,11 @@ impl Row<'_> {
 
     fn first(&self) -> Option<&RunResult> {
         self.done().first().copied()
+    }
+
+    /// The learning rate the row's runs trained with.
+    fn lr(&self) -> Option<f64> {
+        self.first().map(|f| f.lr)
     }
 
     fn mean_seconds(&self) -> Option<f64> {
@@ -241,12 +279,20 @@ pub(super) fn best_of_b(results: &[RunResult], k: usize) -> Vec<String> {
     scored.into_iter().take(k).map(|(_, id)| id).collect()
 }
 
+/// The mean and its 95 % confidence interval over the seeds.
 fn pm(s: Option<(f64, f64, usize)>, digits: usize) -> String {
     match s {
-        Some((m, sd, n)) if n > 1 => format!("{m:.digits$} ± {sd:.digits$}"),
-        Some((m, _, _)) => format!("{m:.digits$}"),
+        Some((m, sd, n)) => match ci95(sd, n) {
+            Some(h) => format!("{m:.digits$} ± {h:.digits$}"),
+            None => format!("{m:.digits$}"),
+        },
         None => "n/a".into(),
     }
+}
+
+fn lr_cell(lr: Option<f64>) -> String {
+    lr.filter(|v| v.is_finite())
+        .map_or("n/a".into(), |v| format!("{v:e}"))
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
@@ -270,6 +316,133 @@ fn compare(a: (f64, f64, usize), b: (f64, f64, usize), floor: f64) -> (f64, f64,
         "within the seed noise of"
     };
     (diff, margin, verdict)
+}
+
+/// The learning-rate sweeps: each method's final metric on the tuning set at each rate, the
+/// chosen rate in bold.
+fn write_tuning(w: &mut String, results: &[RunResult], s: &super::StudySettings, digits: usize) {
+    let _ = writeln!(w, "## Learning rates\n");
+    let tune = rows(results, Table::Tune);
+    if tune.is_empty() {
+        let _ = writeln!(
+            w,
+            "Not tuned: the sweep needs a synthetic tuning set, and this study's data is {}; \
+             every run uses the configured rate.\n",
+            s.data
+        );
+        return;
+    }
+    let chosen = tuned_rates(results);
+    let _ = writeln!(
+        w,
+        "Each method's rate is the best of {:?} after {} epoch(s) (the rate divided by 10 before \
+         the last) on a tuning set: a synthetic set of its own (data seed {}), training and \
+         validation, never the reported validation set; seed {} only. The compress-then-fine-tune \
+         rate is swept on the tuning set's dense run, compressed.\n",
+        s.budget.lrs,
+        s.budget.tune_epochs,
+        super::TUNING_DATA_SEED,
+        s.budget.seeds[0]
+    );
+    let _ = writeln!(w, "| Method | Target | LR | Tuning metric |");
+    let _ = writeln!(w, "|---|---|---:|---:|");
+    for r in &tune {
+        let Some(run) = r.first() else { continue };
+        let is_chosen = r
+            .planned
+            .family
+            .as_ref()
+            .and_then(|f| chosen.get(f))
+            .is_some_and(|&lr| lr == run.lr);
+        let lr = lr_cell(Some(run.lr));
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {:.digits$} |",
+            r.planned.method,
+            r.planned.detail,
+            if is_chosen { format!("**{lr}**") } else { lr },
+            run.metric
+        );
+    }
+    let _ = writeln!(w);
+}
+
+/// Whether the budget reached convergence: the dense network's mean validation curve over its
+/// last three epochs.
+fn write_convergence(w: &mut String, b: &[Row], epochs: usize, digits: usize) {
+    let Some(dense) = find(b, "B-dense") else {
+        return;
+    };
+    let done = dense.done();
+    let n = done.iter().map(|r| r.metric_curve.len()).min().unwrap_or(0);
+    if n < 3 {
+        return;
+    }
+    let mean = |e: usize| done.iter().map(|r| r.metric_curve[e]).sum::<f64>() / done.len() as f64;
+    let last: Vec<f64> = (n - 3..n).map(mean).collect();
+    let spread = last.iter().copied().fold(f64::MIN, f64::max)
+        - last.iter().copied().fold(f64::MAX, f64::min);
+    let _ = writeln!(
+        w,
+        "Convergence: the dense network's validation metric over its last three of {epochs} \
+         epochs (mean over seeds) is {}, a spread of {spread:.digits$}{}.\n",
+        last.iter()
+            .map(|v| format!("{v:.digits$}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if spread <= 0.5 {
+            " (flat within 0.5: converged at this budget)"
+        } else {
+            " (more than 0.5: not yet flat at this budget)"
+        }
+    );
+}
+
+/// Table D: dense against T-Net Tucker with few training images, where dense can overfit.
+fn write_table_d(
+    w: &mut String,
+    d: &[Row],
+    s: &super::StudySettings,
+    metric_name: &str,
+    digits: usize,
+) {
+    let _ = writeln!(w, "## Table D: few training images\n");
+    let _ = writeln!(
+        w,
+        "The first {} training images, {} epochs (the rate divided by 10 after 70 % of them), \
+         the same validation set and rates as Table B: the regime in which the paper expects a \
+         lightly compressed T-Net to beat the uncompressed network.\n",
+        s.budget.scarce_train, s.budget.scarce_epochs
+    );
+    let dense = find(d, "D-dense").and_then(|r| r.metric());
+    let _ = writeln!(
+        w,
+        "| Method | Target | LR | Compression | {metric_name} | Δ vs dense |"
+    );
+    let _ = writeln!(w, "|---|---|---:|---:|---:|---:|");
+    for r in d {
+        let m = r.metric();
+        let delta = match (m, dense) {
+            (Some(m), Some(dn)) if r.planned.method != "dense" => {
+                format!("{:+.digits$}", m.0 - dn.0)
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} | {delta} |",
+            r.planned.method,
+            r.planned.detail,
+            lr_cell(r.lr()),
+            r.first()
+                .map_or("n/a".into(), |f| format!("{:.2}x", f.compression())),
+            match (m, r.skipped_why()) {
+                (None, Some(why)) => format!("n/a: {why}"),
+                _ => pm(m, digits),
+            }
+        );
+    }
+    let _ = writeln!(w);
 }
 
 /// Writes `<out>/README.md` and the plots; returns the report's path.
@@ -308,7 +481,9 @@ pub fn write_report(
         "Produced by `{}` at commit `{}`. {} seed(s) ({:?}), {} epoch(s) per run{}, learning rate \
          divided by 10 after epoch(s) {:?}; device {}. Every number comes from a run folder \
          under `runs/` (`<id>-s<seed>`: its `config.toml` and `log.jsonl`); the values are the \
-         validation measures after the last epoch, mean ± standard deviation over the seeds.\n",
+         validation measures after the last epoch, mean ± the half-width of its 95 % confidence \
+         interval over the seeds (Student t). Each method trains at its own learning rate, \
+         chosen by the sweep below on a tuning set that is not the reported validation set.\n",
         opts.command,
         opts.commit,
         s.budget.seeds.len(),
@@ -364,23 +539,25 @@ pub fn write_report(
         );
     }
 
+    write_tuning(w, results, s, digits);
+
     // Table B.
     let _ = writeln!(w, "## Table B: methods across compression rates\n");
     if pose {
         let _ = writeln!(
             w,
-            "| Method | Target | Compression | Tensor params | Total params | {metric_name} | Head | Shoulder | Elbow | Wrist | Hip | Knee | Ankle | Train s |"
+            "| Method | Target | LR | Compression | Tensor params | Total params | {metric_name} | Head | Shoulder | Elbow | Wrist | Hip | Knee | Ankle | Train s |"
         );
         let _ = writeln!(
             w,
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
     } else {
         let _ = writeln!(
             w,
-            "| Method | Target | Compression | Tensor params | Total params | {metric_name} | F1 no bg | Pixel acc | Train s |"
+            "| Method | Target | LR | Compression | Tensor params | Total params | {metric_name} | F1 no bg | Pixel acc | Train s |"
         );
-        let _ = writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     }
     for r in &b {
         let Some(first) = r.first() else {
@@ -394,9 +571,10 @@ pub fn write_report(
             continue;
         };
         let mut line = format!(
-            "| {} | {} | {:.2}x | {} | {} | {} |",
+            "| {} | {} | {} | {:.2}x | {} | {} | {} |",
             r.planned.method,
             r.planned.detail,
+            lr_cell(r.lr()),
             first.compression(),
             first.tensor_params(),
             first.total_params(),
@@ -412,14 +590,18 @@ pub fn write_report(
     let _ = writeln!(
         w,
         "\nT-Net rows parametrize the whole 8th-order tensor; per-layer rows give each 3x3 kernel \
-         its own tensor (Tucker-2: whole spatial modes, shared channel rank; CP: one rank) at the \
-         same compression. \"dense, HOOI, fine-tuned\" decomposes the dense run's final tensor \
+         its own Tucker-2 tensor (whole spatial modes, shared channel rank) at the same \
+         compression. The full-rank rows hold exactly the dense network's function class: their \
+         distance to dense is the cost of the parametrization, their distance to the compressed \
+         rows the cost of compression. \"dense, HOOI, fine-tuned\" decomposes the dense run's final tensor \
          (same seed) by HOOI at {FOCUS_RATE}x and fine-tunes it for {} epoch(s); its train time \
          is the fine-tuning only. The dropout row uses Tucker tensor dropout p = {} on every mode \
          of rank > 1.\n",
         s.budget.finetune_epochs,
         super::grid::DROPOUT
     );
+    write_convergence(w, &b, s.budget.epochs, digits);
+    write_table_d(w, &rows(results, Table::D), s, metric_name, digits);
 
     // Table A.
     let _ = writeln!(
@@ -564,11 +746,11 @@ pub fn write_report(
     let mut loss_curves = vec![];
     for id in [
         "B-dense".to_string(),
+        "B-tucker-full".to_string(),
         format!("B-tucker-{FOCUS_RATE}x"),
         format!("B-cp-{FOCUS_RATE}x"),
         format!("B-tt-{FOCUS_RATE}x"),
         format!("B-layer-tucker-{FOCUS_RATE}x"),
-        format!("B-layer-cp-{FOCUS_RATE}x"),
     ] {
         if let Some(r) = find(&b, &id) {
             let done = r.done();
@@ -622,7 +804,8 @@ pub fn write_report(
     let _ = writeln!(
         w,
         "![validation curves](curves_metric.png) ![loss curves](curves_loss.png)\n\nTraining \
-         curves (mean over seeds) of the dense network and every method at {FOCUS_RATE}x.\n"
+         curves (mean over seeds) of the dense network, T-Net Tucker at full rank and every \
+         method at {FOCUS_RATE}x.\n"
     );
 
     // Conclusion.
@@ -639,14 +822,50 @@ pub fn write_report(
     };
     let _ = writeln!(w, "{margin_note}\n");
     let row_metric = |id: String| find(&b, &id).and_then(|r| r.metric());
+    let d_rows = rows(results, Table::D);
+    let scarce_metric = |id: String| find(&d_rows, &id).and_then(|r| r.metric());
     if let Some(d) = dense {
-        for rate in [TUCKER_RATES[0], TUCKER_RATES[1]] {
-            if let Some(t) = row_metric(format!("B-tucker-{rate}x")) {
+        for (param, method) in [
+            ("tucker", "T-Net Tucker"),
+            ("tt", "T-Net TT"),
+            ("layer-tucker", "per-layer Tucker-2"),
+        ] {
+            let Some(full) = row_metric(format!("B-{param}-full")) else {
+                continue;
+            };
+            let (diff, margin, verdict) = compare(full, d, floor);
+            let mut line = format!(
+                "- *Cost of the parametrization*: {method} at full rank is {verdict} dense \
+                 ({diff:+.digits$}{unit}, margin {margin:.digits$})"
+            );
+            if let Some(c) = row_metric(format!("B-{param}-{FOCUS_RATE}x")) {
+                let (diff, _, verdict) = compare(c, full, floor);
+                let _ = write!(
+                    line,
+                    "; *cost of compression*: at {FOCUS_RATE}x it is {verdict} its full-rank \
+                     form ({diff:+.digits$}{unit})"
+                );
+            }
+            let _ = writeln!(w, "{line}.");
+        }
+    }
+    type Metric<'m> = &'m dyn Fn(String) -> Option<(f64, f64, usize)>;
+    let settings: [(&str, Metric, &str); 2] = [
+        ("B", &row_metric, "all training images"),
+        ("D", &scarce_metric, "few training images"),
+    ];
+    for (tag, metric_of, setting) in settings {
+        let Some(d) = metric_of(format!("{tag}-dense")) else {
+            continue;
+        };
+        for target in ["full".to_string(), format!("{}x", TUCKER_RATES[0])] {
+            if let Some(t) = metric_of(format!("{tag}-tucker-{target}")) {
                 let (diff, margin, verdict) = compare(t, d, floor);
                 let _ = writeln!(
                     w,
-                    "- *Low compression beats the uncompressed network*: T-Net Tucker at {rate}x is \
-                     {verdict} dense ({diff:+.digits$}{unit}, margin {margin:.digits$}).{}",
+                    "- *Low compression beats the uncompressed network* ({setting}): T-Net \
+                     Tucker at {target} is {verdict} dense ({diff:+.digits$}{unit}, margin \
+                     {margin:.digits$}).{}",
                     if verdict == "better than" {
                         " Holds here."
                     } else {
@@ -655,6 +874,8 @@ pub fn write_report(
                 );
             }
         }
+    }
+    if let Some(d) = dense {
         let high = TUCKER_RATES[TUCKER_RATES.len() - 1];
         if let Some(t) = row_metric(format!("B-tucker-{high}x")) {
             let drop = d.0 - t.0;
@@ -674,13 +895,13 @@ pub fn write_report(
         }
     }
     let mut wins = vec![];
-    for rate in OTHER_RATES {
+    for target in ["full".to_string(), format!("{FOCUS_RATE}x")] {
         if let (Some(t), Some(l)) = (
-            row_metric(format!("B-tucker-{rate}x")),
-            row_metric(format!("B-layer-tucker-{rate}x")),
+            row_metric(format!("B-tucker-{target}")),
+            row_metric(format!("B-layer-tucker-{target}")),
         ) {
             let (diff, _, verdict) = compare(t, l, floor);
-            wins.push(format!("{rate}x: {verdict} ({diff:+.digits$})"));
+            wins.push(format!("{target}: {verdict} ({diff:+.digits$})"));
         }
     }
     if !wins.is_empty() {
@@ -748,7 +969,7 @@ pub fn write_report(
     }
     let _ = writeln!(
         w,
-        "\nThese are short runs on the project's synthetic data and the small network: they test \
+        "\nThese are runs on the project's synthetic data and the small network: they test \
          the claims' direction at this scale, not the paper's MPII numbers."
     );
 
