@@ -129,6 +129,10 @@ fn quick_study_runs_the_grid_and_writes_every_table() {
     let c = table(&md, "## Table C");
     assert_eq!(c.len(), 3, "{c:?}");
     assert!(c[0].starts_with("| dense |"));
+    assert!(
+        !c.iter().any(|l| l.contains("full rank")),
+        "only compressed rows: {c:?}"
+    );
     assert!(c.iter().all(|l| has_number(l.split('|').nth(4).unwrap())));
 
     // The learning-rate sweep: five methods at two rates and the fine-tuning at two, one

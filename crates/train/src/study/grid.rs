@@ -69,6 +69,8 @@ pub const TUCKER_RATES: [f64; 3] = [4.0, 10.0, 30.0];
 /// The rate of the other methods, the compress-then-fine-tune and the tensor-dropout rows,
 /// and of the learning-rate sweeps.
 pub const FOCUS_RATE: f64 = 10.0;
+/// The `detail` of the full-rank control rows.
+pub const FULL_RANK: &str = "full rank";
 /// Tensor dropout probability of the dropout row.
 pub const DROPOUT: f64 = 0.2;
 /// The methods whose learning rate is tuned by training at [`FOCUS_RATE`] (dense at 1x), with

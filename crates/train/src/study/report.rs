@@ -266,13 +266,14 @@ fn find<'a>(rows: &'a [Row<'a>], id: &str) -> Option<&'a Row<'a>> {
     rows.iter().find(|r| r.planned.id == id)
 }
 
-/// The ids of the `k` Table B single runs (compressed, trained from scratch) with the best
-/// mean metric.
+/// The ids of the `k` compressed Table B rows trained from scratch (not dense, not the
+/// full-rank controls) with the best mean metric.
 pub(super) fn best_of_b(results: &[RunResult], k: usize) -> Vec<String> {
     let b = rows(results, Table::B);
     let mut scored: Vec<(f64, String)> = b
         .iter()
         .filter(|r| r.planned.kind == RunKind::Train && r.planned.method != "dense")
+        .filter(|r| r.planned.detail != super::grid::FULL_RANK)
         .filter_map(|r| r.metric().map(|m| (m.0, r.planned.id.clone())))
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
