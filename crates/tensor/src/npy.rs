@@ -171,13 +171,23 @@ fn read_data<T: Scalar, const W: usize>(
     from_le: fn([u8; W]) -> T,
     from_be: fn([u8; W]) -> T,
 ) -> Result<ArrayD<T>, NpyError> {
-    let n: usize = h.shape.iter().product();
-    let mut data = vec![T::zero(); n];
-    // Read into the final buffer in blocks, converting in place (no second copy of the data).
+    let n = h
+        .shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|n| n.checked_mul(W).is_some())
+        .ok_or_else(|| {
+            NpyError::Format(format!(
+                "shape {:?} has more elements than memory can address",
+                h.shape
+            ))
+        })?;
+    // The buffer grows with the data actually read, so a header that claims more elements than
+    // the file holds costs no memory before the truncation is found.
+    let mut data: Vec<T> = Vec::with_capacity(n.min(1 << 20));
     let mut buf = vec![0u8; 1 << 16];
-    let mut filled = 0usize;
-    while filled < n {
-        let want = ((n - filled) * W).min(buf.len());
+    while data.len() < n {
+        let want = ((n - data.len()) * W).min(buf.len());
         let mut got = 0;
         while got < want {
             let k = r.read(&mut buf[got..want])?;
@@ -185,23 +195,19 @@ fn read_data<T: Scalar, const W: usize>(
                 return Err(NpyError::Truncated {
                     shape: h.shape.clone(),
                     expected: n * W,
-                    got: filled * W + got,
+                    got: data.len() * W + got,
                 });
             }
             got += k;
         }
-        for (dst, chunk) in data[filled..filled + want / W]
-            .iter_mut()
-            .zip(buf[..want].chunks_exact(W))
-        {
+        data.extend(buf[..want].chunks_exact(W).map(|chunk| {
             let bytes: [u8; W] = chunk.try_into().expect("exact chunk");
-            *dst = if little {
+            if little {
                 from_le(bytes)
             } else {
                 from_be(bytes)
-            };
-        }
-        filled += want / W;
+            }
+        }));
     }
     let shape = IxDyn(&h.shape);
     let arr = if h.fortran_order {

@@ -66,3 +66,24 @@ fn other_dtypes_corrupt_and_truncated_files_are_named() {
         .into_bytes();
     assert!(matches!(read_npy(Cursor::new(f)), Err(NpyError::Format(_))));
 }
+
+#[test]
+fn a_header_claiming_more_than_the_file_holds_allocates_nothing_big() {
+    // 10^12 float32 elements claimed, 16 bytes present: a truncation error, not a 4 TB
+    // allocation that aborts the process.
+    let mut f = header_bytes("<f4", false, &[1_000_000_000_000]);
+    f.extend_from_slice(&[0u8; 16]);
+    match read_npy(Cursor::new(f)) {
+        Err(NpyError::Truncated { expected, got, .. }) => {
+            assert_eq!((expected, got), (4_000_000_000_000, 16));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A shape whose element count overflows: named, not a capacity-overflow panic or a
+    // wrapped product.
+    let f = header_bytes("<f8", false, &[2_000_000_000, 2_000_000_000, 2_000_000_000]);
+    match read_npy(Cursor::new(f)) {
+        Err(NpyError::Format(msg)) => assert!(msg.contains("more elements"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}
