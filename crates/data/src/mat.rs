@@ -78,6 +78,9 @@ const MI_MATRIX: u32 = 14;
 const MI_COMPRESSED: u32 = 15;
 const MX_DOUBLE: u32 = 6;
 
+/// The most bytes one compressed element may inflate to (1 GiB); a larger variable is refused.
+pub const MAX_INFLATED: usize = 1 << 30;
+
 /// Reads every numeric variable of a MAT v5 stream.
 pub fn read_mat(mut r: impl Read) -> Result<MatFile, MatError> {
     let mut bytes = Vec::new();
@@ -152,6 +155,12 @@ impl Parser<'_> {
                 return Err(MatError::Format(format!("small data element of {n} bytes")));
             }
             let start = self.pos + 4;
+            if start + n > self.bytes.len() {
+                return Err(MatError::Format(format!(
+                    "small data element at offset {} runs past the end (truncated file?)",
+                    self.pos + 128
+                )));
+            }
             self.pos += 8;
             return Ok((ty, start..start + n));
         }
@@ -179,10 +188,7 @@ impl Parser<'_> {
         let (ty, range) = self.tag()?;
         match ty {
             MI_COMPRESSED => {
-                let mut inflated = Vec::new();
-                flate2::read::ZlibDecoder::new(&self.bytes[range])
-                    .read_to_end(&mut inflated)
-                    .map_err(|e| MatError::Format(format!("bad compressed element: {e}")))?;
+                let inflated = self.inflate(range)?;
                 let mut inner = Parser {
                     bytes: &inflated,
                     pos: 0,
@@ -205,6 +211,35 @@ impl Parser<'_> {
         Ok(())
     }
 
+    /// Inflates a compressed element: at most the size its inner tag declares, and never more
+    /// than [`MAX_INFLATED`] bytes (a small file cannot make the reader allocate gigabytes).
+    fn inflate(&self, range: std::ops::Range<usize>) -> Result<Vec<u8>, MatError> {
+        let bad = |e: std::io::Error| MatError::Format(format!("bad compressed element: {e}"));
+        let mut z = flate2::read::ZlibDecoder::new(&self.bytes[range]);
+        let mut inflated = vec![0u8; 8];
+        z.read_exact(&mut inflated).map_err(bad)?;
+        let head = Parser {
+            bytes: &inflated,
+            pos: 0,
+            big_endian: self.big_endian,
+        };
+        let first = head.u32_at(0)?;
+        let declared = if first >> 16 != 0 {
+            0 // a small element: its data is in the 8 bytes already read
+        } else {
+            head.u32_at(4)? as usize
+        };
+        if declared > MAX_INFLATED {
+            return Err(MatError::Format(format!(
+                "a compressed element declares {declared} bytes, more than the reader's ceiling of {MAX_INFLATED}"
+            )));
+        }
+        z.take(declared.next_multiple_of(8) as u64)
+            .read_to_end(&mut inflated)
+            .map_err(bad)?;
+        Ok(inflated)
+    }
+
     fn matrix(&mut self, file: &mut MatFile) -> Result<(), MatError> {
         if self.bytes.is_empty() {
             return Ok(()); // an empty miMATRIX is a valid empty variable
@@ -219,10 +254,22 @@ impl Parser<'_> {
             )));
         }
         let dims: Vec<usize> = (0..dims.len() / 4)
-            .map(|k| self.u32_at(dims.start + 4 * k).map(|v| v as i32 as usize))
+            .map(|k| {
+                let v = self.u32_at(dims.start + 4 * k)? as i32;
+                usize::try_from(v)
+                    .map_err(|_| MatError::Format(format!("negative dimension {v} in {dims:?}")))
+            })
             .collect::<Result<_, _>>()?;
         let (_, name) = self.tag()?;
         let name = String::from_utf8_lossy(&self.bytes[name]).into_owned();
+        let expected = dims
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| {
+                MatError::Format(format!(
+                    "variable '{name}': dimensions {dims:?} overflow the element count"
+                ))
+            })?;
         // Numeric classes: double, single, (u)int8..64. Others are skipped.
         if !(6..=15).contains(&class) {
             file.skipped.push(name);
@@ -230,7 +277,6 @@ impl Parser<'_> {
         }
         let (ty, range) = self.tag()?;
         let data = self.numbers(ty, range)?;
-        let expected: usize = dims.iter().product();
         if data.len() != expected {
             return Err(MatError::Format(format!(
                 "variable '{name}' has {} values for dimensions {dims:?}",

@@ -85,3 +85,79 @@ fn corrupt_files_are_named() {
         "{err}"
     );
 }
+
+/// A MAT v5 header followed by `body`.
+fn mat_with(body: &[u8]) -> Vec<u8> {
+    let mut f = vec![b' '; 128];
+    f[124..126].copy_from_slice(&0x0100u16.to_le_bytes());
+    f[126..128].copy_from_slice(b"IM");
+    f.extend_from_slice(body);
+    f
+}
+
+fn words(ws: &[u32]) -> Vec<u8> {
+    ws.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// An miMATRIX element holding `content`.
+fn matrix(content: &[u8]) -> Vec<u8> {
+    let mut m = words(&[14, content.len() as u32]);
+    m.extend_from_slice(content);
+    m
+}
+
+#[test]
+fn a_small_element_cut_off_at_the_end_of_a_matrix_is_an_error_not_a_panic() {
+    // flags (miUINT32, double class), dims (miINT32, 1 x 1), then a small-format name tag
+    // claiming 4 bytes with no bytes left in the matrix.
+    let content = words(&[6, 8, 6, 0, 5, 8, 1, 1, (4 << 16) | 1]);
+    let err = read_mat(mat_with(&matrix(&content)).as_slice()).unwrap_err();
+    assert!(err.to_string().contains("runs past the end"), "{err}");
+}
+
+#[test]
+fn negative_dimensions_are_refused() {
+    // dims (-1, 1), a 1-byte name, one double.
+    let mut content = words(&[
+        6,
+        8,
+        6,
+        0,
+        5,
+        8,
+        u32::MAX,
+        1,
+        (1 << 16) | 1,
+        u32::from(b'x'),
+    ]);
+    content.extend(words(&[9, 8]));
+    content.extend(1.0f64.to_le_bytes());
+    let err = read_mat(mat_with(&matrix(&content)).as_slice()).unwrap_err();
+    assert!(err.to_string().contains("negative dimension -1"), "{err}");
+}
+
+fn compressed(inner: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(inner).unwrap();
+    let data = z.finish().unwrap();
+    let mut e = words(&[15, data.len() as u32]);
+    e.extend_from_slice(&data);
+    e
+}
+
+#[test]
+fn compressed_elements_inflate_no_further_than_they_declare() {
+    let x = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+    let mut plain = Vec::new();
+    write_mat(&mut plain, &[("x", x.view())]).unwrap();
+    // The variable, then 64 MB of zeros in the same zlib stream: read as the variable alone.
+    let mut inner = plain[128..].to_vec();
+    inner.resize(inner.len() + (64 << 20), 0);
+    let f = read_mat(mat_with(&compressed(&inner)).as_slice()).unwrap();
+    assert_eq!(f.get("x").unwrap().to_array(), x);
+    // A matrix declaring more than the ceiling is refused before inflating it.
+    let bomb = words(&[14, (tnet_data::mat::MAX_INFLATED + 8) as u32, 0, 0]);
+    let err = read_mat(mat_with(&compressed(&bomb)).as_slice()).unwrap_err();
+    assert!(err.to_string().contains("ceiling"), "{err}");
+}
