@@ -50,15 +50,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         bail!("--reps must be at least 1");
     }
     let root = workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "-p", "tnet"])
-        .current_dir(&root)
-        .status()?;
-    if !status.success() {
-        bail!("building tnet failed");
-    }
-    let tnet = root.join("target/release/tnet");
+    let tnet = crate::tnet_bin::build_release()?;
     let python = ensure_venv()?;
     let dir = root.join("target/bench-decomp");
     std::fs::create_dir_all(&dir)?;

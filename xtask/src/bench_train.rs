@@ -158,14 +158,7 @@ pub fn run(args: &BenchTrainArgs) -> Result<()> {
             yard.display()
         );
     }
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&root)
-        .args(["build", "--release", "--quiet", "-p", "tnet"])
-        .status()?;
-    if !status.success() {
-        bail!("building tnet failed");
-    }
-    let tnet = root.join("target/release/tnet");
+    let tnet = crate::tnet_bin::build_release()?;
     let chosen: Vec<&Config> = args
         .configs
         .iter()

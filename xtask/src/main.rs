@@ -7,6 +7,7 @@ mod data;
 mod problems;
 mod study;
 mod tensorly;
+mod tnet_bin;
 mod train;
 
 use anyhow::Result;

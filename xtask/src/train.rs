@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 pub fn run(args: &[String]) -> Result<()> {
     run_tnet("train", args, &[])
@@ -13,20 +13,8 @@ pub fn run(args: &[String]) -> Result<()> {
 /// Builds `tnet` (release) and runs `tnet <command> <args..>` in the workspace root with the
 /// extra environment `env`, exiting with its status.
 pub fn run_tnet(command: &str, args: &[String], env: &[(&str, String)]) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = crate::tensorly::workspace_root();
-    let status = Command::new(&cargo)
-        .current_dir(&root)
-        .args(["build", "--release", "--quiet", "-p", "tnet"])
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("building tnet failed");
-    }
-    let exe =
-        root.join("target")
-            .join("release")
-            .join(if cfg!(windows) { "tnet.exe" } else { "tnet" });
+    let exe = crate::tnet_bin::build_release()?;
     let status = Command::new(&exe)
         .current_dir(&root)
         .arg(command)
