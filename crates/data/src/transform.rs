@@ -105,6 +105,7 @@ pub fn warp_bilinear(
     for y in 0..oh {
         for x in 0..ow {
             let [sx, sy] = to_src.apply([x as f64, y as f64]);
+            let (sx, sy) = (beyond_border(sx, iw), beyond_border(sy, ih));
             let (x0, y0) = (sx.floor(), sy.floor());
             let (fx, fy) = ((sx - x0) as f32, (sy - y0) as f32);
             let (x0, y0) = (x0 as isize, y0 as isize);
@@ -114,6 +115,17 @@ pub fn warp_bilinear(
                 out[[ch, y, x]] = (top * (1.0 - fy) + bottom * fy) * (gain[ch] / 255.0);
             }
         }
+    }
+}
+
+/// A source coordinate clamped to two pixels beyond the image on either side: every tap out
+/// there reads the zero border anyway, and the integer arithmetic stays in range for any input
+/// (a person centre of 1e300, a NaN, which maps outside).
+fn beyond_border(v: f64, size: usize) -> f64 {
+    if v.is_nan() {
+        -2.0
+    } else {
+        v.clamp(-2.0, size as f64 + 1.0)
     }
 }
 

@@ -124,3 +124,22 @@ fn heatmap_targets_peak_at_the_joint_and_decode_back() {
     let (coords, _) = decode_heatmaps(&maps.view());
     assert!((coords[[0, 0]] - 20.3).abs() <= 0.25 && (coords[[0, 1]] - 33.7).abs() <= 0.25);
 }
+
+#[test]
+fn warping_from_far_outside_the_image_reads_the_zero_border() {
+    let image = Array3::<u8>::from_elem((8, 8, 3), 200);
+    let mut out = Array3::<f32>::from_elem((3, 4, 4), 1.0);
+    for t in [1e300, -1e300, f64::NAN, f64::INFINITY] {
+        let far = Affine([[1.0, 0.0, t], [0.0, 1.0, t]]);
+        warp_bilinear(&image.view(), &far, [1.0; 3], &mut out.view_mut());
+        assert!(out.iter().all(|&v| v == 0.0), "offset {t}");
+    }
+    // Inside, the same call samples the image.
+    warp_bilinear(
+        &image.view(),
+        &Affine::IDENTITY,
+        [1.0; 3],
+        &mut out.view_mut(),
+    );
+    assert!(out.iter().all(|&v| (v - 200.0 / 255.0).abs() < 1e-6));
+}
