@@ -55,6 +55,39 @@ fn stamp_ok(dir: &Path, stamp: &SynthStamp) -> bool {
         .is_some_and(|s| &s == stamp)
 }
 
+/// Refuses a folder the synthetic generator did not make: it may write only into one that is
+/// absent, empty, or stamped by itself (`synthetic.json`, whatever its settings), never over a
+/// user's data set.
+fn check_generator_owns(dir: &Path) -> Result<(), RunDataError> {
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(tnet_data::DataError::Io {
+                path: dir.to_path_buf(),
+                source,
+            }
+            .into());
+        }
+    };
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    let stamped = std::fs::read(dir.join("synthetic.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .is_some_and(|v| v.get("generator").is_some());
+    if stamped {
+        return Ok(());
+    }
+    Err(RunDataError::Missing(format!(
+        "{}: the folder holds files the synthetic generator did not make (no synthetic.json): \
+         refusing to write synthetic data there; set data.dir to an empty or new folder, or \
+         data.kind to the data set's kind",
+        dir.display()
+    )))
+}
+
 /// Makes the synthetic data set of `cfg` under its data folder unless it is already there.
 pub fn ensure_synthetic(cfg: &TrainConfig, quiet: bool) -> Result<(), RunDataError> {
     let dir = cfg.data_dir();
@@ -70,6 +103,7 @@ pub fn ensure_synthetic(cfg: &TrainConfig, quiet: bool) -> Result<(), RunDataErr
     if stamp_ok(&dir, &stamp) {
         return Ok(());
     }
+    check_generator_owns(&dir)?;
     let total = (d.synthetic_train + d.synthetic_val) as u64;
     let pb = bar(
         total,

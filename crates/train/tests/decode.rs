@@ -56,3 +56,34 @@ fn decoding_the_targets_recovers_the_ground_truth() {
     let r = evaluate(&shifted.view(), &gt_prefix(&data.gt, n)).unwrap();
     assert!(r.at_05.mean < 5.0);
 }
+
+#[test]
+fn synthetic_data_is_never_written_over_a_folder_it_did_not_make() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mpii = tmp.path().join("mpii");
+    std::fs::create_dir_all(mpii.join("annot")).unwrap();
+    std::fs::write(mpii.join("annot/train.json"), b"[]").unwrap();
+    let cfg = |dir: &std::path::Path| {
+        TrainConfig::load(
+            None,
+            &[
+                format!("data.dir={:?}", dir.display().to_string()),
+                "data.synthetic_train=4".into(),
+                "data.synthetic_val=4".into(),
+                "data.synthetic_size=96".into(),
+            ],
+        )
+        .unwrap()
+    };
+    let err = pose_data(&cfg(&mpii), true).err().expect("refused");
+    assert!(err.to_string().contains("did not make"), "{err}");
+    assert_eq!(std::fs::read(mpii.join("annot/train.json")).unwrap(), b"[]");
+    assert!(!mpii.join("synthetic.json").exists());
+    // An empty folder is the generator's to fill, and a folder it stamped its to remake.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert!(pose_data(&cfg(&empty), true).is_ok());
+    let mut other = cfg(&empty);
+    other.data.synthetic_val = 6;
+    assert_eq!(pose_data(&other, true).unwrap().val.people.len(), 6);
+}
