@@ -180,6 +180,28 @@ pub fn optimizer_for(cfg: &TrainConfig, net: &TNet) -> Result<Optimizer, TrainEr
     )?)
 }
 
+/// Takes the run folder's lock (`run.lock`, an exclusive advisory lock that the system
+/// releases when the process ends, however it ends), so that a second training into the same
+/// folder is refused instead of interleaving its logs and checkpoints with the first.
+fn lock_run_dir(dir: &Path) -> Result<std::fs::File, TrainError> {
+    let path = dir.join("run.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(TrainError::Resume(format!(
+            "{}: another training is writing into this run folder (its run.lock is held); \
+             wait for it or choose another --run-dir",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    }
+}
+
 /// Trains `cfg` into `opts.run_dir`.
 pub fn train(
     cfg: &TrainConfig,
@@ -188,6 +210,7 @@ pub fn train(
 ) -> Result<RunSummary, TrainError> {
     let dir = &opts.run_dir;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let _lock = lock_run_dir(dir)?;
     let net = build_network(cfg, device)?;
     let mut opt = optimizer_for(cfg, &net)?;
     let last_path = dir.join("last.safetensors");

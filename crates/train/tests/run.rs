@@ -278,3 +278,22 @@ fn a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint() {
     assert!(msg.contains("last.safetensors"), "{msg}");
     assert_eq!(std::fs::read(dir.join("last.safetensors")).unwrap(), before);
 }
+
+#[test]
+fn a_second_training_into_a_locked_run_folder_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    // Another process's training holds the folder's lock (a second open file description
+    // locks as another process would).
+    let held = std::fs::File::create(run.join("run.lock")).unwrap();
+    held.lock().unwrap();
+    let cfg = tiny(&tmp.path().join("data"), &[]);
+    let err = train(&cfg, &Device::Cpu, &opts(&run, false, false)).unwrap_err();
+    assert!(err.to_string().contains("another training"), "{err}");
+    assert!(!run.join("log.jsonl").exists(), "nothing written");
+    // Released (the other training ended): this one runs.
+    drop(held);
+    train(&cfg, &Device::Cpu, &opts(&run, false, false)).unwrap();
+    assert!(run.join("last.safetensors").is_file());
+}
