@@ -310,17 +310,35 @@ impl TrainConfig {
         if !(self.schedule.lr > 0.0 && self.schedule.lr.is_finite()) {
             return bad("schedule.lr", "must be a positive number");
         }
-        if self.schedule.gamma.is_nan() || self.schedule.gamma <= 0.0 {
-            return bad("schedule.gamma", "must be positive");
+        if !(self.schedule.gamma > 0.0 && self.schedule.gamma <= 1.0) {
+            return bad(
+                "schedule.gamma",
+                "must be in (0, 1] (the factor of each drop)",
+            );
         }
+        self.check_optimizer()?;
         if !(0.0..1.0).contains(&self.model.tensor_dropout) {
             return bad("model.tensor_dropout", "must be in [0, 1)");
         }
         if self.model.tensor_dropout > 0.0 && self.model.param != ParamName::Tucker {
             return bad("model.tensor_dropout", "needs model.param = \"tucker\"");
         }
-        if self.data.sigma <= 0.0 {
-            return bad("data.sigma", "must be positive");
+        if !(self.data.sigma > 0.0 && self.data.sigma.is_finite()) {
+            return bad("data.sigma", "must be a positive number");
+        }
+        if self.data.kind == DataKind::Synthetic && self.data.synthetic_val == 0 {
+            return bad(
+                "data.synthetic_val",
+                "must be at least 1 (validation needs people)",
+            );
+        }
+        if self.data.val_limit == Some(0) {
+            return bad("data.val_limit", "must be at least 1 (or absent for all)");
+        }
+        if let Some(std) = self.model.head_init_std
+            && !(std > 0.0 && std.is_finite())
+        {
+            return bad("model.head_init_std", "must be a positive number");
         }
         if self.data.kind != DataKind::Synthetic && self.data.dir.is_none() {
             return bad(
@@ -347,6 +365,44 @@ impl TrainConfig {
             return bad("threads", "must be at least 1");
         }
         self.network().map(|_| ())
+    }
+
+    /// The optimizer's hyper-parameters in their ranges (PyTorch's own checks).
+    fn check_optimizer(&self) -> Result<(), ConfigError> {
+        let bad =
+            |key: &str, msg: &str| Err(ConfigError::Invalid(format!("optimizer.{key}: {msg}")));
+        let unit = |v: f64| (0.0..1.0).contains(&v);
+        let positive = |v: f64| v > 0.0 && v.is_finite();
+        match self.optimizer {
+            OptimizerConfig::Rmsprop { alpha, eps } => {
+                if !unit(alpha) {
+                    return bad("alpha", "must be in [0, 1)");
+                }
+                if !positive(eps) {
+                    return bad("eps", "must be a positive number");
+                }
+            }
+            OptimizerConfig::Adamw {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => {
+                if !unit(beta1) {
+                    return bad("beta1", "must be in [0, 1)");
+                }
+                if !unit(beta2) {
+                    return bad("beta2", "must be in [0, 1)");
+                }
+                if !positive(eps) {
+                    return bad("eps", "must be a positive number");
+                }
+                if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
+                    return bad("weight_decay", "must be a non-negative number");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The network this configuration trains.

@@ -216,6 +216,37 @@ fn configuration_errors_name_the_key() {
         .unwrap()
         .to_string();
     assert!(e.contains("compression"), "{e}");
+    // Values out of range, each named by its key.
+    for (set, key) in [
+        ("data.sigma=inf", "data.sigma"),
+        ("data.sigma=nan", "data.sigma"),
+        ("schedule.gamma=inf", "schedule.gamma"),
+        ("schedule.gamma=0", "schedule.gamma"),
+        ("optimizer.beta1=5", "optimizer.beta1"),
+        ("optimizer.beta2=1", "optimizer.beta2"),
+        ("optimizer.eps=0", "optimizer.eps"),
+        ("optimizer.weight_decay=-1", "optimizer.weight_decay"),
+        ("data.synthetic_val=0", "data.synthetic_val"),
+        ("data.val_limit=0", "data.val_limit"),
+        ("model.head_init_std=nan", "model.head_init_std"),
+    ] {
+        let e = TrainConfig::load(None, &[set.into()])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains(key), "{set}: {e}");
+    }
+    let e = TrainConfig::load(
+        None,
+        &[
+            "optimizer.name=\"rmsprop\"".into(),
+            "optimizer.alpha=1".into(),
+        ],
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("optimizer.alpha"), "{e}");
     let e = TrainConfig::load(None, &["noequals".into()])
         .err()
         .unwrap()
