@@ -137,11 +137,31 @@ fn scaled_errors(
     expect("missing-joint flags", gt.missing.shape(), &[n, N_JOINTS])?;
     expect("head boxes", gt.headboxes.shape(), &[n, 2, 2])?;
     expect("predictions (N, 16, 2)", pred.shape(), &[n, N_JOINTS, 2])?;
+    if n == 0 {
+        return Err(MetricsError::Invalid(
+            "no people to score: PCKh needs at least one".into(),
+        ));
+    }
     if let Some((index, _)) = pred.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(MetricsError::NonFinite {
             what: "predictions".into(),
             index: vec![index.0, index.1, index.2],
         });
+    }
+    let counted_nan = gt
+        .joints
+        .indexed_iter()
+        .find(|((s, j, _), v)| !gt.missing[[*s, *j]] && !v.is_finite());
+    if let Some((index, _)) = counted_nan {
+        return Err(MetricsError::NonFinite {
+            what: "ground-truth joints (not marked missing)".into(),
+            index: vec![index.0, index.1, index.2],
+        });
+    }
+    if gt.missing.iter().all(|&m| m) {
+        return Err(MetricsError::Invalid(format!(
+            "every ground-truth joint of the {n} people is marked missing: nothing to score"
+        )));
     }
     let mut out = ndarray::Array2::<f64>::from_elem((n, N_JOINTS), f64::NAN);
     for s in 0..n {

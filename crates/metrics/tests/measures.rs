@@ -219,3 +219,29 @@ fn absent_classes_and_bad_ids() {
     assert!(cm.add(&[0usize], &[0usize, 1]).is_err());
     assert!(ConfusionMatrix::new(0, None).is_err());
 }
+
+#[test]
+fn nothing_to_score_is_an_error_not_a_nan_table() {
+    // No people at all.
+    let gt = ground_truth(0);
+    let err = evaluate(&predictions(0, |_, _| 0.0).view(), &gt).unwrap_err();
+    assert!(err.to_string().contains("no people"), "{err}");
+    // Every joint missing.
+    let mut gt = ground_truth(2);
+    gt.missing.fill(true);
+    let err = evaluate(&predictions(2, |_, _| 0.0).view(), &gt).unwrap_err();
+    assert!(err.to_string().contains("marked missing"), "{err}");
+    // A NaN in a counted ground-truth joint is named; in a missing one it is ignored.
+    let mut gt = ground_truth(2);
+    gt.joints[[1, 3, 0]] = f64::NAN;
+    match evaluate(&predictions(2, |_, _| 0.0).view(), &gt).unwrap_err() {
+        MetricsError::NonFinite { what, index } => {
+            assert!(what.contains("ground-truth"));
+            assert_eq!(index, vec![1, 3, 0]);
+        }
+        other => panic!("{other}"),
+    }
+    gt.missing[[1, 3]] = true;
+    let r = evaluate(&predictions(2, |_, _| 0.0).view(), &gt).unwrap();
+    assert!(r.at_05.mean.is_finite());
+}
