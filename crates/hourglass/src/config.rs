@@ -31,7 +31,21 @@ pub enum ConfigError {
     },
     #[error("compression {0} cannot be reached: {1}")]
     Compression(f64, String),
+    #[error("{what} is {got}, above the largest this implementation takes ({most})")]
+    TooLarge {
+        what: &'static str,
+        got: usize,
+        most: usize,
+    },
 }
+
+/// Size ceilings: far beyond any network that fits in memory, and low enough that every count
+/// of parameters, entries and FLOPs stays exact in a `usize`.
+pub const MAX_STACKS: usize = 64;
+pub const MAX_DEPTH: usize = 16;
+pub const MAX_BLOCK_DEPTH: usize = 64;
+pub const MAX_FEATURES: usize = 1 << 16;
+pub const MAX_INPUT_SIZE: usize = 1 << 16;
 
 /// The three pathways of each hourglass level, in the tensor's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,6 +202,22 @@ impl HourglassConfig {
         }
         if features % 2 == 1 {
             return Err(ConfigError::OddFeatures(features));
+        }
+        for (what, got, most) in [
+            ("n_stacks", n_stacks, MAX_STACKS),
+            ("hg_depth", hg_depth, MAX_DEPTH),
+            ("b_depth", b_depth, MAX_BLOCK_DEPTH),
+            ("features", features, MAX_FEATURES),
+            ("input_size", input_size, MAX_INPUT_SIZE),
+            (
+                "the number of joints / classes",
+                head.channels(),
+                MAX_FEATURES,
+            ),
+        ] {
+            if got > most {
+                return Err(ConfigError::TooLarge { what, got, most });
+            }
         }
         let multiple = 4usize.checked_shl(hg_depth as u32).unwrap_or(usize::MAX);
         if input_size == 0 || input_size % multiple != 0 {
@@ -492,6 +522,26 @@ impl HourglassConfig {
 
     pub fn total_params(&self) -> usize {
         self.param_count() + self.other_params()
+    }
+
+    /// About how many bytes training this network needs with batches of `batch` images in
+    /// f32: parameters with their gradients and two optimizer moments, the reconstructed kernel
+    /// tensor with its gradient and per-layer copies, and the activations kept for the backward
+    /// pass (the stem at half and quarter resolution, each hourglass level's blocks at theirs).
+    /// An estimate for refusing what cannot fit (`tnet_tensor::memory::check_fits`).
+    pub fn training_bytes(&self, batch: usize) -> f64 {
+        let params = self.param_count() as f64 + self.other_params() as f64;
+        let kernels = self.tensor_params() as f64;
+        let f = self.features as f64;
+        let quarter = self.input_size as f64 / 4.0;
+        let levels: f64 = (0..self.hg_depth)
+            .map(|l| (quarter / 2f64.powi(l as i32)).powi(2))
+            .sum();
+        let per_image = f
+            * (6.0 * (2.0 * quarter).powi(2)
+                + self.n_stacks as f64
+                    * (levels * 3.0 * self.b_depth as f64 * 4.0 + 8.0 * quarter * quarter));
+        4.0 * (4.0 * params + 3.0 * kernels + batch as f64 * per_image)
     }
 
     /// FLOPs (2 per multiply-add) of one forward pass for one image: all convolutions, plus the

@@ -19,6 +19,7 @@ mod error;
 mod khatri_rao;
 pub mod linalg;
 pub mod malloc;
+pub mod memory;
 mod mode_product;
 mod norm;
 pub mod npy;

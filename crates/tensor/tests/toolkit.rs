@@ -327,3 +327,26 @@ fn symmetric_solve_handles_singular_systems() {
     let back = matmul(got.view(), w.view());
     assert!((&back - &b).iter().all(|e| e.abs() < 1e-12), "{got}");
 }
+
+#[test]
+fn memory_budgets_refuse_what_cannot_fit_and_pass_what_can() {
+    use tnet_tensor::memory::{check_fits, cp_bytes, machine_memory, tt_bytes, tucker_bytes};
+    // By hand: CP of a 10 x 20 matrix at rank 3 in f64:
+    // 8 * (2*200 + 2*3*30 + (2+2)*9) = 8 * 616.
+    assert_eq!(cp_bytes(&[10, 20], 3, 8), 8.0 * 616.0);
+    // Tucker of 4 x 5 at ranks 2, 3: 4 * (3*20 + 6 + (8 + 15) + (16 + 25)).
+    assert_eq!(tucker_bytes(&[4, 5], &[2, 3], 4), 4.0 * 130.0);
+    assert_eq!(tt_bytes(&[4, 5], &[1, 2, 1], 8), 8.0 * (80.0 + 8.0 + 10.0));
+    if machine_memory().is_some() {
+        // `decompose cp --rank 100000` on a small tensor: 80 GB of Gram matrices, refused
+        // with the numbers; a small rank passes.
+        let err = check_fits("CP at rank 1e7", cp_bytes(&[32, 32, 9], 10_000_000, 8)).unwrap_err();
+        assert!(
+            err.to_string().contains("CP at rank 1e7 needs about"),
+            "{err}"
+        );
+        assert!(check_fits("CP at rank 16", cp_bytes(&[32, 32, 9], 16, 8)).is_ok());
+        assert!(check_fits("overflowing", f64::INFINITY).is_err());
+        assert!(check_fits("NaN", f64::NAN).is_err());
+    }
+}

@@ -117,6 +117,15 @@ pub fn run(args: &DecomposeArgs) -> Result<()> {
         File::open(&args.input).with_context(|| format!("cannot open {}", args.input.display()))?;
     let array = read_npy(BufReader::new(file))
         .with_context(|| format!("cannot read {}", args.input.display()))?;
+    check_memory(
+        args,
+        array.shape(),
+        if matches!(array, NpyArray::F32(_)) {
+            4
+        } else {
+            8
+        },
+    )?;
     let report = match array {
         NpyArray::F32(x) => decompose(x, args),
         NpyArray::F64(x) => decompose(x, args),
@@ -180,6 +189,35 @@ fn check_args(args: &DecomposeArgs) -> Result<()> {
     {
         bail!("--tol must be >= 0, got {tol}");
     }
+    Ok(())
+}
+
+/// Refuses explicit ranks whose decomposition cannot fit in the machine's memory (ranks
+/// chosen by --compression or --eps stay within the tensor's own size).
+fn check_memory(args: &DecomposeArgs, shape: &[usize], elem: usize) -> Result<()> {
+    use tnet_tensor::memory::{check_fits, cp_bytes, tt_bytes, tucker_bytes};
+    let Some(rank) = &args.rank else {
+        return Ok(());
+    };
+    let per_mode = |n: usize| -> Vec<usize> {
+        if rank.len() == 1 {
+            vec![rank[0]; n]
+        } else {
+            rank.to_vec()
+        }
+    };
+    let (what, bytes) = match args.method {
+        Method::Cp => ("CP", cp_bytes(shape, rank[0], elem)),
+        Method::Tucker => ("Tucker", tucker_bytes(shape, &per_mode(shape.len()), elem)),
+        Method::Tt => ("TT", tt_bytes(shape, &per_mode(shape.len() + 1), elem)),
+    };
+    check_fits(
+        &format!(
+            "{what} of a tensor of shape {shape:?} at rank {:?}",
+            rank.as_slice()
+        ),
+        bytes,
+    )?;
     Ok(())
 }
 

@@ -187,6 +187,13 @@ fn bad_input_gets_a_clear_error() {
     assert!(e.contains("one integer"), "{e}");
     let e = stderr(&tnet(&["decompose", "tt", p, "--rank", "1,2,1"]));
     assert!(e.contains("expects 4 ranks, got 3"), "{e}");
+    // A CP rank whose Gram matrices alone need petabytes: refused with the numbers, before
+    // anything is allocated.
+    let e = stderr(&tnet(&["decompose", "cp", p, "--rank", "100000000"]));
+    assert!(
+        e.contains("needs about") && e.contains("more than this machine"),
+        "{e}"
+    );
     let e = stderr(&tnet(&["decompose", "tucker", p, "--rank", "x"]));
     assert!(e.contains("not a non-negative integer"), "{e}");
 

@@ -45,6 +45,13 @@ fn bad_configurations_are_refused_clearly() {
     );
     let e = tnet(&["info", "--features", "33"]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("features must be even"));
+    // Sizes beyond the ceilings are refused, not printed as wrapped counts.
+    let e = tnet(&["info", "--features", "10000000000"]);
+    let msg = String::from_utf8_lossy(&e.stderr);
+    assert!(
+        !e.status.success() && msg.contains("above the largest"),
+        "{msg}"
+    );
     let e = tnet(&["info", "--param", "cp"]);
     assert!(String::from_utf8_lossy(&e.stderr).contains("--rank R"));
 }

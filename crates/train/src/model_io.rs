@@ -52,8 +52,22 @@ pub fn compress(
             dense.config().param
         )));
     }
+    let shape = dense.config().tensor_shape().to_vec();
+    let elem = std::mem::size_of::<f64>();
+    let (what, bytes) = match to {
+        CompressTo::Cp(r) => ("CP", tnet_tensor::memory::cp_bytes(&shape, *r, elem)),
+        CompressTo::Tt(r) => ("TT", tnet_tensor::memory::tt_bytes(&shape, r, elem)),
+        CompressTo::Tucker(r) => ("Tucker", tnet_tensor::memory::tucker_bytes(&shape, r, elem)),
+        CompressTo::TuckerCompression(_) => (
+            "Tucker",
+            tnet_tensor::memory::tucker_bytes(&shape, &shape, elem),
+        ),
+    };
+    tnet_tensor::memory::check_fits(
+        &format!("{what} decomposition of the kernel tensor {shape:?}"),
+        bytes,
+    )?;
     let w = dense.tensor().to_tensor()?.to_dtype(DType::F64)?;
-    let shape = w.dims().to_vec();
     let values: Vec<f64> = w.flatten_all()?.to_vec1()?;
     let x = ArrayD::from_shape_vec(shape.clone(), values)
         .map_err(|e| TrainError::Resume(e.to_string()))?;

@@ -35,6 +35,8 @@ pub enum TrainError {
     Checkpoint(#[from] checkpoint::CheckpointError),
     #[error("{0}")]
     Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    Memory(#[from] tnet_tensor::memory::MemoryError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -126,6 +128,15 @@ pub fn learning_rate(cfg: &TrainConfig, epoch: usize, step: u64) -> f64 {
 /// Builds the network a configuration describes (fresh initialization from its seed).
 pub fn build_network(cfg: &TrainConfig, device: &Device) -> Result<TNet, TrainError> {
     let net_cfg = cfg.network()?;
+    if device.is_cpu() {
+        tnet_tensor::memory::check_fits(
+            &format!(
+                "training a network of {} features, {} stack(s) at {} px with batches of {}",
+                net_cfg.features, net_cfg.n_stacks, net_cfg.input_size, cfg.batch_size
+            ),
+            net_cfg.training_bytes(cfg.batch_size),
+        )?;
+    }
     let mut dropout = [0.0; 8];
     if let Resolved::Tucker { ranks } = &net_cfg.param {
         for k in 0..8 {

@@ -328,3 +328,25 @@ fn a_second_training_into_a_locked_run_folder_is_refused() {
     train(&cfg, &Device::Cpu, &opts(&run, false, false)).unwrap();
     assert!(run.join("last.safetensors").is_file());
 }
+
+#[test]
+fn networks_beyond_the_machine_or_the_size_ceilings_are_refused_before_allocating() {
+    // 60000 features: a 3 TB kernel tensor, refused with the numbers by the memory budget.
+    let cfg = TrainConfig::load(None, &["model.features=60000".into()]).unwrap();
+    if tnet_tensor::memory::machine_memory().is_some() {
+        let err = build_network(&cfg, &Device::Cpu).err().expect("refused");
+        assert!(err.to_string().contains("needs about"), "{err}");
+    }
+    // Beyond the size ceiling: refused by key, whatever the machine.
+    let err = TrainConfig::load(None, &["model.features=100000".into()])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("features is 100000, above the largest"),
+        "{err}"
+    );
+    // The default network fits.
+    let small = tiny(Path::new("/nonexistent"), &[]);
+    assert!(build_network(&small, &Device::Cpu).is_ok());
+}
