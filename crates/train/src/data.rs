@@ -46,6 +46,9 @@ struct SynthStamp {
     val: usize,
     seed: u64,
     size: usize,
+    /// False while the set is being made: an interrupted run leaves a folder that is still the
+    /// generator's (and is remade), never one that looks finished.
+    complete: bool,
 }
 
 fn stamp_ok(dir: &Path, stamp: &SynthStamp) -> bool {
@@ -99,11 +102,19 @@ pub fn ensure_synthetic(cfg: &TrainConfig, quiet: bool) -> Result<(), RunDataErr
         val: d.synthetic_val,
         seed: d.synthetic_seed,
         size: d.synthetic_size,
+        complete: true,
     };
     if stamp_ok(&dir, &stamp) {
         return Ok(());
     }
     check_generator_owns(&dir)?;
+    write_stamp(
+        &dir,
+        &SynthStamp {
+            complete: false,
+            ..stamp.clone()
+        },
+    )?;
     let total = (d.synthetic_train + d.synthetic_val) as u64;
     let pb = bar(
         total,
@@ -142,11 +153,17 @@ pub fn ensure_synthetic(cfg: &TrainConfig, quiet: bool) -> Result<(), RunDataErr
             pb.finish_and_clear();
         }
     }
-    let json = serde_json::to_vec_pretty(&stamp).unwrap_or_default();
-    std::fs::write(dir.join("synthetic.json"), json).map_err(|e| tnet_data::DataError::Io {
+    write_stamp(&dir, &stamp)
+}
+
+fn write_stamp(dir: &Path, stamp: &SynthStamp) -> Result<(), RunDataError> {
+    let io = |source| tnet_data::DataError::Io {
         path: dir.join("synthetic.json"),
-        source: e,
-    })?;
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let json = serde_json::to_vec_pretty(stamp).unwrap_or_default();
+    std::fs::write(dir.join("synthetic.json"), json).map_err(io)?;
     Ok(())
 }
 
