@@ -41,7 +41,7 @@ pub fn machine_memory() -> Option<u64> {
 /// Refuses `what` when `needed` bytes exceed the machine's memory.
 pub fn check_fits(what: &str, needed: f64) -> Result<(), MemoryError> {
     match machine_memory() {
-        Some(available) if !(needed <= available as f64) => Err(MemoryError {
+        Some(available) if needed.is_nan() || needed > available as f64 => Err(MemoryError {
             what: what.to_string(),
             needed,
             available,
