@@ -55,9 +55,13 @@ mod tests {
             tnet_executable(line),
             Some("/elsewhere/release/tnet".into())
         );
-        let lib = r#"{"reason":"compiler-artifact","target":{"name":"tnet-train"},"executable":null}"#;
+        let lib =
+            r#"{"reason":"compiler-artifact","target":{"name":"tnet-train"},"executable":null}"#;
         assert_eq!(tnet_executable(lib), None);
-        assert_eq!(tnet_executable(r#"{"reason":"build-finished","success":true}"#), None);
+        assert_eq!(
+            tnet_executable(r#"{"reason":"build-finished","success":true}"#),
+            None
+        );
         assert_eq!(tnet_executable("not json"), None);
     }
 }

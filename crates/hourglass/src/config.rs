@@ -220,7 +220,7 @@ impl HourglassConfig {
             }
         }
         let multiple = 4usize.checked_shl(hg_depth as u32).unwrap_or(usize::MAX);
-        if input_size == 0 || input_size % multiple != 0 {
+        if input_size == 0 || !input_size.is_multiple_of(multiple) {
             return Err(ConfigError::InputSize {
                 size: input_size,
                 depth: hg_depth,

@@ -109,12 +109,12 @@ impl Kernels {
             gs.push(g);
         }
         let dw = Tensor::stack(&gs, 0)?.reshape(split.full.dims())?.detach();
-        if let [only] = parts {
-            if only.as_tensor().id() == split.full.id() {
-                // Dense: the tensor is the parameter.
-                grads.insert(only.as_tensor(), dw);
-                return Ok(());
-            }
+        if let [only] = parts
+            && only.as_tensor().id() == split.full.id()
+        {
+            // Dense: the tensor is the parameter.
+            grads.insert(only.as_tensor(), dw);
+            return Ok(());
         }
         let surrogate = if crate::cpu::on_cpu_f32(&split.full) && crate::cpu::on_cpu_f32(&dw) {
             // A scalar whose backward hands `dW` to the tensor as it is: no broadcast of the

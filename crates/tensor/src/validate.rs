@@ -37,10 +37,10 @@ pub fn check_tensor_norm<T: Scalar>(x: &ArrayViewD<'_, T>) -> Result<f64, Tensor
 pub fn check_finite<T: Scalar>(x: &ArrayViewD<'_, T>) -> Result<(), TensorError> {
     // Fast path: a single pass that only looks at the sum's finiteness would miss
     // cancelling infinities, so test every entry but stop at the first bad one.
-    if let Some(slice) = x.as_slice_memory_order() {
-        if slice.iter().all(|v| v.is_finite()) {
-            return Ok(());
-        }
+    if let Some(slice) = x.as_slice_memory_order()
+        && slice.iter().all(|v| v.is_finite())
+    {
+        return Ok(());
     }
     for (index, v) in x.indexed_iter() {
         if !v.is_finite() {

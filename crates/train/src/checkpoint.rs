@@ -109,10 +109,10 @@ fn commit(tmp: &Path, path: &Path) -> Result<(), CheckpointError> {
         .and_then(|f| f.sync_all())
         .map_err(io(tmp))?;
     std::fs::rename(tmp, path).map_err(io(path))?;
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
     }
     Ok(())
 }

@@ -276,11 +276,9 @@ impl TrainConfig {
         if let Some(user) = user {
             merge(&mut value, user);
         }
-        if reset_ranks {
-            if let Some(toml::Value::Table(m)) = value.get_mut("model") {
-                for k in ["ranks", "rank", "compression"] {
-                    m.remove(k);
-                }
+        if reset_ranks && let Some(toml::Value::Table(m)) = value.get_mut("model") {
+            for k in ["ranks", "rank", "compression"] {
+                m.remove(k);
             }
         }
         for o in overrides {
