@@ -423,3 +423,63 @@ pub fn read_gt_valid(path: &Path) -> Result<tnet_metrics::pckh::PckhGroundTruth,
             .into_owned(),
     })
 }
+
+/// Why a training record cannot be trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Unusable {
+    /// The scale is not a positive number (the crop would be empty or flipped).
+    Scale,
+    /// The centre is not a finite point.
+    Center,
+    /// No joint is labelled with a position inside the image's positive quadrant (MPII marks
+    /// unlabelled joints with -1): the record has no target to learn.
+    NoJoint,
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Scale => "scale not positive",
+            Self::Center => "centre not finite",
+            Self::NoJoint => "no labelled joint",
+        })
+    }
+}
+
+impl MpiiPerson {
+    /// Why this record cannot be trained on, if it cannot.
+    pub fn unusable(&self) -> Option<Unusable> {
+        if !(self.scale > 0.0 && self.scale.is_finite()) {
+            return Some(Unusable::Scale);
+        }
+        if !self.center.iter().all(|v| v.is_finite()) {
+            return Some(Unusable::Center);
+        }
+        let labelled = |j: usize| {
+            let p = self.joints.map(|js| js[j]);
+            let vis = self.visible.is_none_or(|v| v[j]);
+            vis && p.is_some_and(|[x, y]| x > 0.0 && y > 0.0 && x.is_finite() && y.is_finite())
+        };
+        if !(0..N_JOINTS).any(labelled) {
+            return Some(Unusable::NoJoint);
+        }
+        None
+    }
+}
+
+/// The training records that can be trained on, and how many of the others there were for
+/// each reason (in the order of [`Unusable`]).
+pub fn usable_for_training(people: Vec<MpiiPerson>) -> (Vec<MpiiPerson>, Vec<(Unusable, usize)>) {
+    let mut counts = std::collections::BTreeMap::new();
+    let kept = people
+        .into_iter()
+        .filter(|p| match p.unusable() {
+            Some(why) => {
+                *counts.entry(why).or_insert(0) += 1;
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (kept, counts.into_iter().collect())
+}

@@ -140,3 +140,47 @@ fn bad_annotations_name_file_record_and_field() {
             .contains("datasets/README.md")
     );
 }
+
+#[test]
+fn records_that_cannot_be_trained_on_are_counted_by_reason() {
+    use tnet_data::mpii::{MpiiPerson, Unusable, usable_for_training};
+    let good = MpiiPerson {
+        image: "a.jpg".into(),
+        center: [100.0, 120.0],
+        scale: 1.5,
+        joints: Some([[50.0, 60.0]; 16]),
+        visible: Some([true; 16]),
+        is_validation: None,
+        others: Vec::new(),
+    };
+    assert_eq!(good.unusable(), None);
+    let with = |f: &dyn Fn(&mut MpiiPerson)| {
+        let mut p = good.clone();
+        f(&mut p);
+        p
+    };
+    let negative_scale = with(&|p| p.scale = -1.0);
+    let nan_center = with(&|p| p.center[0] = f64::NAN);
+    let invisible = with(&|p| p.visible = Some([false; 16]));
+    let unlabelled = with(&|p| p.joints = Some([[-1.0, -1.0]; 16]));
+    // One labelled joint is enough to learn from.
+    let one_joint = with(&|p| {
+        let mut v = [false; 16];
+        v[9] = true;
+        p.visible = Some(v);
+    });
+    assert_eq!(negative_scale.unusable(), Some(Unusable::Scale));
+    assert_eq!(nan_center.unusable(), Some(Unusable::Center));
+    assert_eq!(invisible.unusable(), Some(Unusable::NoJoint));
+    assert_eq!(unlabelled.unusable(), Some(Unusable::NoJoint));
+    assert_eq!(one_joint.unusable(), None);
+    let (kept, dropped) = usable_for_training(vec![
+        good.clone(),
+        negative_scale,
+        invisible,
+        unlabelled,
+        one_joint,
+    ]);
+    assert_eq!(kept.len(), 2);
+    assert_eq!(dropped, vec![(Unusable::Scale, 1), (Unusable::NoJoint, 2)]);
+}

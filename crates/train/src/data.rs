@@ -167,6 +167,44 @@ fn write_stamp(dir: &Path, stamp: &SynthStamp) -> Result<(), RunDataError> {
     Ok(())
 }
 
+/// The share of unusable training records above which a data set is refused rather than
+/// trained on without them.
+pub const MAX_UNUSABLE_SHARE: f64 = 0.1;
+
+/// The training records of `path` that can be trained on; the others are counted by reason
+/// and reported, and refused when they are more than [`MAX_UNUSABLE_SHARE`] of the file.
+fn usable_training_people(
+    path: &Path,
+    quiet: bool,
+) -> Result<Vec<tnet_data::mpii::MpiiPerson>, RunDataError> {
+    let all = read_hrnet_json(path)?;
+    let total = all.len();
+    let (kept, dropped) = tnet_data::mpii::usable_for_training(all);
+    if dropped.is_empty() {
+        return Ok(kept);
+    }
+    let n_dropped = total - kept.len();
+    let reasons = dropped
+        .iter()
+        .map(|(why, n)| format!("{n} with {why}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if n_dropped as f64 > MAX_UNUSABLE_SHARE * total as f64 {
+        return Err(RunDataError::Missing(format!(
+            "{}: {n_dropped} of {total} records cannot be trained on ({reasons}), more than {} %: is this the right file?",
+            path.display(),
+            MAX_UNUSABLE_SHARE * 100.0
+        )));
+    }
+    if !quiet {
+        eprintln!(
+            "{}: skipping {n_dropped} of {total} records that cannot be trained on ({reasons})",
+            path.display()
+        );
+    }
+    Ok(kept)
+}
+
 /// Pose data of `cfg` (made first when synthetic).
 pub fn pose_data(cfg: &TrainConfig, quiet: bool) -> Result<PoseData, RunDataError> {
     if cfg.data.kind == DataKind::Synthetic {
@@ -197,9 +235,10 @@ pub fn pose_data(cfg: &TrainConfig, quiet: bool) -> Result<PoseData, RunDataErro
                     gt.joints.shape()[0]
                 )));
             }
+            let people = usable_training_people(&train, quiet)?;
             Ok(PoseData {
                 train: Arc::new(PoseDataset {
-                    people: read_hrnet_json(&train)?,
+                    people,
                     images: images.clone(),
                 }),
                 val: Arc::new(PoseDataset {
