@@ -184,6 +184,11 @@ fn check_args(args: &DecomposeArgs) -> Result<()> {
             }
         }
     }
+    if let Some(eps) = args.eps
+        && !(0.0..1.0).contains(&eps)
+    {
+        bail!("--eps is a relative error in [0, 1), got {eps}");
+    }
     if let Some(tol) = args.tol
         && (tol.is_nan() || tol < 0.0)
     {

@@ -43,7 +43,10 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     if let Some(d) = &args.data_dir {
         cfg.data.dir = Some(d.clone());
     }
-    let batch = args.batch_size.max(1);
+    if args.batch_size == 0 {
+        anyhow::bail!("--batch-size must be at least 1");
+    }
+    let batch = args.batch_size;
     match cfg.task {
         Task::Pose => {
             let data = pose_data(&cfg, args.json).context("validation data")?;

@@ -194,6 +194,11 @@ fn bad_input_gets_a_clear_error() {
         e.contains("needs about") && e.contains("more than this machine"),
         "{e}"
     );
+    let e = stderr(&tnet(&["decompose", "tt", p, "--eps", "2"]));
+    assert!(
+        e.contains("--eps is a relative error in [0, 1), got 2"),
+        "{e}"
+    );
     let e = stderr(&tnet(&["decompose", "tucker", p, "--rank", "x"]));
     assert!(e.contains("not a non-negative integer"), "{e}");
 

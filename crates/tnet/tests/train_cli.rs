@@ -234,6 +234,18 @@ fn bad_input_gets_one_line_errors() {
         ]),
         "does not exist",
     );
+    // An evaluation batch of 0 images.
+    let (run, _) = dense_run();
+    one_line(
+        &tnet(&[
+            "eval",
+            "--checkpoint",
+            &run.join("best.safetensors").display().to_string(),
+            "--batch-size",
+            "0",
+        ]),
+        "--batch-size must be at least 1",
+    );
     // Corrupt checkpoint.
     let bad = dir.join("bad.safetensors");
     std::fs::write(&bad, b"garbage").unwrap();
