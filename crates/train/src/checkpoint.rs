@@ -134,6 +134,18 @@ pub struct Checkpoint {
     pub optim: HashMap<String, Tensor>,
 }
 
+/// Whether every value of a float tensor is finite (other dtypes are).
+fn all_finite(t: &Tensor) -> candle_core::Result<bool> {
+    if !t.dtype().is_float() {
+        return Ok(true);
+    }
+    let values = t
+        .flatten_all()?
+        .to_dtype(candle_core::DType::F64)?
+        .to_vec1::<f64>()?;
+    Ok(values.iter().all(|v| v.is_finite()))
+}
+
 impl Checkpoint {
     pub fn load(path: &Path, device: &Device) -> Result<Self, CheckpointError> {
         if !path.is_file() {
@@ -164,6 +176,11 @@ impl Checkpoint {
         let mut optim = HashMap::new();
         for (k, v) in all {
             if let Some(n) = k.strip_prefix("model.") {
+                if !all_finite(&v).map_err(|e| corrupt(format!("{k}: {e}")))? {
+                    return Err(corrupt(format!(
+                        "parameter {n} holds NaN or infinite values (a diverged run?)"
+                    )));
+                }
                 model.insert(n.to_string(), v);
             } else if let Some(n) = k.strip_prefix("optim.") {
                 optim.insert(n.to_string(), v);

@@ -352,3 +352,32 @@ fn networks_beyond_the_machine_or_the_size_ceilings_are_refused_before_allocatin
     let small = tiny(Path::new("/nonexistent"), &[]);
     assert!(build_network(&small, &Device::Cpu).is_ok());
 }
+
+#[test]
+fn a_checkpoint_with_nan_weights_is_refused_naming_the_parameter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let cfg = tiny(&tmp.path().join("data"), &["epochs=1"]);
+    train(&cfg, &Device::Cpu, &opts(&run, false, false)).unwrap();
+    let path = run.join("last.safetensors");
+    let mut all = candle_core::safetensors::load(&path, &Device::Cpu).unwrap();
+    let name = all
+        .keys()
+        .find(|k| k.starts_with("model.tensor."))
+        .unwrap()
+        .clone();
+    let t = &all[&name];
+    let nan = (t.ones_like().unwrap() * f64::NAN).unwrap();
+    all.insert(name.clone(), nan);
+    let poisoned = run.join("nan.safetensors");
+    candle_core::safetensors::save(&all, &poisoned).unwrap();
+    let err = Checkpoint::load(&poisoned, &Device::Cpu)
+        .err()
+        .map(|e| e.to_string());
+    let err = err.expect("refused");
+    assert!(
+        err.contains("NaN") && err.contains(name.trim_start_matches("model.")),
+        "{err}"
+    );
+    assert!(Checkpoint::load(&path, &Device::Cpu).is_ok());
+}
