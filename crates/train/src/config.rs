@@ -314,7 +314,7 @@ impl TrainConfig {
                 "must be in (0, 1] (the factor of each drop)",
             );
         }
-        self.check_optimizer()?;
+        self.optimizer.check().map_err(ConfigError::Invalid)?;
         if !(0.0..1.0).contains(&self.model.tensor_dropout) {
             return bad("model.tensor_dropout", "must be in [0, 1)");
         }
@@ -363,44 +363,6 @@ impl TrainConfig {
             return bad("threads", "must be at least 1");
         }
         self.network().map(|_| ())
-    }
-
-    /// The optimizer's hyper-parameters in their ranges (PyTorch's own checks).
-    fn check_optimizer(&self) -> Result<(), ConfigError> {
-        let bad =
-            |key: &str, msg: &str| Err(ConfigError::Invalid(format!("optimizer.{key}: {msg}")));
-        let unit = |v: f64| (0.0..1.0).contains(&v);
-        let positive = |v: f64| v > 0.0 && v.is_finite();
-        match self.optimizer {
-            OptimizerConfig::Rmsprop { alpha, eps } => {
-                if !unit(alpha) {
-                    return bad("alpha", "must be in [0, 1)");
-                }
-                if !positive(eps) {
-                    return bad("eps", "must be a positive number");
-                }
-            }
-            OptimizerConfig::Adamw {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-            } => {
-                if !unit(beta1) {
-                    return bad("beta1", "must be in [0, 1)");
-                }
-                if !unit(beta2) {
-                    return bad("beta2", "must be in [0, 1)");
-                }
-                if !positive(eps) {
-                    return bad("eps", "must be a positive number");
-                }
-                if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
-                    return bad("weight_decay", "must be a non-negative number");
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The network this configuration trains.

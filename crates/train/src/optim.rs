@@ -51,6 +51,39 @@ fn default_wd() -> f64 {
     0.01
 }
 
+impl OptimizerConfig {
+    /// The hyper-parameters in their ranges (PyTorch's own checks); the error names the key.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let unit = |v: f64| (0.0..1.0).contains(&v);
+        let positive = |v: f64| v > 0.0 && v.is_finite();
+        let checks = match *self {
+            Self::Rmsprop { alpha, eps } => vec![
+                ("alpha", unit(alpha), "in [0, 1)"),
+                ("eps", positive(eps), "a positive number"),
+            ],
+            Self::Adamw {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => vec![
+                ("beta1", unit(beta1), "in [0, 1)"),
+                ("beta2", unit(beta2), "in [0, 1)"),
+                ("eps", positive(eps), "a positive number"),
+                (
+                    "weight_decay",
+                    weight_decay >= 0.0 && weight_decay.is_finite(),
+                    "a non-negative number",
+                ),
+            ],
+        };
+        match checks.into_iter().find(|(_, ok, _)| !ok) {
+            Some((name, _, range)) => Err(format!("optimizer.{name}: must be {range}")),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Default for OptimizerConfig {
     /// The hourglass default: RMSprop, alpha 0.99, eps 1e-8.
     fn default() -> Self {
