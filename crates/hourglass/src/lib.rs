@@ -1,4 +1,4 @@
-//! `tnet-hourglass`: the network of `../shared/SPEC.md` sections 1 and 2.
+//! `tnet-hourglass`: the T-Net network and its kernel tensor (docs/model.md).
 //!
 //! The configuration ([`HourglassConfig`]) with its presets and checks, the shape of the single
 //! 8th-order kernel tensor, the slicing rule and the parameter / FLOP accounting; the network

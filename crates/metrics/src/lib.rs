@@ -1,4 +1,4 @@
-//! `tnet-metrics`: the measures of `../shared/SPEC.md` section 4, on plain `ndarray` data.
+//! `tnet-metrics`: the measures (PCKh, IoU; docs/data.md), on plain `ndarray` data.
 //!
 //! - [`pckh`]: PCKh per part, at 0.5 and 0.1, and its AUC over thresholds 0..0.5, exactly as
 //!   the MPII evaluation code of the HRNet / mmpose family computes it;
