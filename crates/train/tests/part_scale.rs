@@ -29,9 +29,7 @@ fn optimizers() -> [OptimizerConfig; 2] {
 }
 
 fn rel(before: &Tensor, after: &Tensor) -> f64 {
-    let d = (after - before).unwrap().sqr().unwrap().sum_all().unwrap();
-    let n = before.sqr().unwrap().sum_all().unwrap();
-    (d.to_scalar::<f64>().unwrap() / n.to_scalar::<f64>().unwrap()).sqrt()
+    tnet_train::run::relative_change(before, after).unwrap()
 }
 
 /// One step of `cfg` on the loss `sum(W * G)` for a fixed random `G`: the relative change of

@@ -400,18 +400,11 @@ fn run_one(
 ) -> Result<(Option<RunResult>, bool), StudyError> {
     let dir = run_dir(&opts.out, planned, seed);
     let s = &opts.settings;
-    let target_epochs = match planned.kind {
-        RunKind::Train => run_config(s, planned, seed, lr).map_or(0, |c| c.epochs),
-        RunKind::CompressFinetune { .. } => s.budget.finetune_epochs,
-    };
-    if target_epochs > 0 && epochs_logged(&dir) >= target_epochs {
-        return Ok((Some(RunResult::load(planned, seed, &dir)?), false));
-    }
-    let (cfg, init_from) = match &planned.kind {
+    // A configuration out of reach at this size (e.g. 30x per layer on a very small network),
+    // or a split the data cannot give: a row that says why instead of a failed study.
+    let train_cfg = match &planned.kind {
         RunKind::Train => match run_config(s, planned, seed, lr) {
-            Ok(cfg) => (cfg, None),
-            // Out of reach at this size (e.g. 30x per layer on a very small network), or a
-            // split the data cannot give: a row that says why instead of a failed study.
+            Ok(cfg) => Some(cfg),
             Err(e) => {
                 return Ok((
                     Some(RunResult::skipped(planned, seed, e.to_string())),
@@ -419,12 +412,23 @@ fn run_one(
                 ));
             }
         },
-        RunKind::CompressFinetune { from, compression } => {
+        RunKind::CompressFinetune { .. } => None,
+    };
+    let target_epochs = train_cfg
+        .as_ref()
+        .map_or(s.budget.finetune_epochs, |c| c.epochs);
+    if epochs_logged(&dir) >= target_epochs {
+        return Ok((Some(RunResult::load(planned, seed, &dir)?), false));
+    }
+    let (cfg, init_from) = match (train_cfg, &planned.kind) {
+        (Some(cfg), _) => (cfg, None),
+        (None, RunKind::CompressFinetune { from, compression }) => {
             let from_dir = opts.out.join("runs").join(format!("{from}-s{seed}"));
             let compressed = dir.join("compressed.safetensors");
             let cfg = finetune_config(s, &from_dir, &compressed, *compression, lr, device)?;
             (cfg, Some(compressed))
         }
+        (None, RunKind::Train) => unreachable!("a training run has its configuration"),
     };
     let resume = dir.join("last.safetensors").is_file();
     let run_opts = RunOptions {
