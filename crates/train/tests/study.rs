@@ -139,3 +139,23 @@ fn an_interrupted_study_resumes_where_it_stopped() {
     assert!(second.report.unwrap().is_file());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_full_budget_drops_the_rate_twice_before_the_end() {
+    use tnet_train::study::decay_at_75_and_90_percent as drops;
+    assert_eq!(drops(20), vec![15, 18]);
+    assert_eq!(drops(30), vec![22, 27]);
+    assert_eq!(drops(4), vec![3], "one drop when 75 % and 90 % round alike");
+    assert_eq!(drops(2), vec![1]);
+    assert_eq!(drops(1), Vec::<usize>::new());
+    let full = Budget::full(3);
+    assert_eq!((full.epochs, full.decay_epochs.clone()), (20, vec![15, 18]));
+    let s = settings(Path::new("/data"));
+    let d = tnet_train::study::grid::table_d("pose", &SMALL);
+    let cfg = tnet_train::study::run_config(&s, &d[0], 0, None).unwrap();
+    assert_eq!(
+        cfg.schedule.decay_epochs,
+        drops(s.budget.scarce_epochs),
+        "the scarce runs drop on the same rule"
+    );
+}

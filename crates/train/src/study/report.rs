@@ -410,7 +410,7 @@ fn write_table_d(
     let _ = writeln!(w, "## Table D: few training images\n");
     let _ = writeln!(
         w,
-        "The first {} training images, {} epochs (the rate divided by 10 after 70 % of them), \
+        "The first {} training images, {} epochs (the rate divided by 10 after 75 % and again after 90 % of them), \
          the same validation set and rates as Table B: the regime in which the paper expects a \
          lightly compressed T-Net to beat the uncompressed network.\n",
         s.budget.scarce_train, s.budget.scarce_epochs
@@ -611,7 +611,9 @@ pub fn write_report(
     );
     let _ = writeln!(
         w,
-        "Every other mode at full rank. Δ is against the dense baseline of Table B ({}).\n",
+        "Every other mode at full rank; seed {} only, so read Δ (against the dense baseline of \
+         Table B, {}) against Table B's seed spread.\n",
+        s.budget.seeds[0],
         pm(dense, digits)
     );
     let _ = writeln!(
