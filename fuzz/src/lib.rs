@@ -2,6 +2,8 @@
 //! (an error is fine) without panicking, hanging or allocating beyond reason. The AFL targets
 //! in `src/bin/` call them; `replay` runs them on files (a corpus or a crash) without AFL.
 
+pub mod mutate;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
