@@ -198,13 +198,16 @@ fn main() {
     let budget = Duration::from_secs_f64(seconds);
     let mut failed = false;
     for (name, f) in chosen {
+        // The name first, so that an abort (the memory cap) shows which target it was in.
+        print!("{name:>15}: ");
+        let _ = std::io::stdout().flush();
         match run_target(f, name, budget) {
             Outcome::Ok { execs } => println!(
-                "{name:>15}: {execs:>9} inputs, {:>8.0}/s, no crash",
+                "{execs:>9} inputs, {:>8.0}/s, no crash",
                 execs as f64 / seconds
             ),
             Outcome::Failed { index, why } => {
-                println!("{name:>15}: input #{index} {why} (smoke --replay {name} {index})");
+                println!("input #{index} {why} (smoke --replay {name} {index})");
                 failed = true;
             }
         }
