@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 7's device run, on the GPU machine, from the repository root, with `.gpu/` carried
-# (made by `cargo xtask cuda-build --pack`: tnet.gz, cuda-run.sh, this script, yardstick/).
+# The device check, on the GPU machine, from the repository root, with `.gpu/` carried
+# (made by `cargo xtask cuda-build --pack`: tnet.gz, with-torch-libs.sh, this script, yardstick/).
 # Writes everything under $OUT (the device tool's output folder) as it goes, so a call cut
 # short still returns what was measured. One call, sized for about 8 minutes:
 #   (a) CPU-vs-GPU agreement of outputs and every gradient (small and mpii, dense and Tucker,
@@ -14,8 +14,8 @@ mkdir -p "$OUT"
 G=.gpu
 gunzip -f "$G/tnet.gz" 2>/dev/null; chmod +x "$G/tnet"
 nvidia-smi -L 2>&1 | tee "$OUT/gpu.txt"
-bash "$G/cuda-run.sh" --check "$G/tnet" > "$OUT/libs.txt" 2>&1 || { cat "$OUT/libs.txt"; exit 127; }
-T="bash $G/cuda-run.sh $G/tnet"
+bash "$G/with-torch-libs.sh" --check "$G/tnet" > "$OUT/libs.txt" 2>&1 || { cat "$OUT/libs.txt"; exit 127; }
+T="bash $G/with-torch-libs.sh $G/tnet"
 TUCKER="--param tucker --ranks 2,4,3,2,64,64,3,3"
 
 echo "== (a) agreement" | tee -a "$OUT/summary.txt"
@@ -34,7 +34,7 @@ for b in 8 32; do
             line=$(timeout 120 $T bench-step --device cuda --preset mpii $p --batch $b --steps 6 --warmup 2 --precision $prec --json 2>> "$OUT/bench.err")
             echo "ours mpii $p batch $b $prec $line" | tee -a "$OUT/summary.txt"
         done
-        tp="$p"  # the yardstick takes the same --param / --ranks
+        tp="--stacks 2 --features 128 --size 256 $p"  # the mpii preset; same --param / --ranks
         line=$(timeout 180 bash "$G/yardstick/run_torch.sh" --device cuda --batch $b $tp --steps 6 --warmup 2 2>> "$OUT/torch.err" | tail -1)
         echo "torch mpii $p batch $b $line" | tee -a "$OUT/summary.txt"
         line=$(timeout 180 bash "$G/yardstick/run_torch.sh" --device cuda --batch $b $tp --steps 6 --warmup 2 --amp 2>> "$OUT/torch.err" | tail -1)

@@ -1,6 +1,7 @@
-//! `cargo xtask bench-train --vs yardstick`: our training step against the PyTorch and JAX
-//! yardsticks (`../shared/yardstick`) on the same configurations, alternating in one run, and a
-//! ratio table.
+//! `cargo xtask bench-train --vs yardstick`: our training step against PyTorch eager (the
+//! project's own reference network, `xtask/yardstick/tnet_torch.py`) and, given `--jax DIR`,
+//! a JAX script with the same arguments (`DIR/run.sh`), on the same configurations,
+//! alternating in one run, and a ratio table.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -30,12 +31,13 @@ pub struct BenchTrainArgs {
     steps: usize,
     #[arg(long, default_value_t = 3)]
     warmup: usize,
-    /// Skip a side: --skip jax, --skip torch.
+    /// Skip a side: --skip torch.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
-    /// Yardstick folder.
-    #[arg(long, default_value = "../shared/yardstick")]
-    yardstick: PathBuf,
+    /// A folder whose `run.sh` runs a JAX implementation with tnet_torch.py's arguments and
+    /// JSON line (no JAX column without it).
+    #[arg(long)]
+    jax: Option<PathBuf>,
 }
 
 struct Config {
@@ -147,17 +149,17 @@ pub fn run(args: &BenchTrainArgs) -> Result<()> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let yard = if args.yardstick.is_absolute() {
-        args.yardstick.clone()
-    } else {
-        root.join(&args.yardstick)
+    let torch_script = root.join("xtask").join("yardstick").join("run_torch.sh");
+    let jax_script = match &args.jax {
+        Some(dir) => {
+            let script = dir.join("run.sh");
+            if !script.is_file() {
+                bail!("--jax {}: no run.sh there", dir.display());
+            }
+            Some(script)
+        }
+        None => None,
     };
-    if !yard.join("run_torch.sh").is_file() {
-        bail!(
-            "{} has no run_torch.sh: pass --yardstick DIR",
-            yard.display()
-        );
-    }
     let tnet = crate::tnet_bin::build_release()?;
     let chosen: Vec<&Config> = args
         .configs
@@ -219,20 +221,20 @@ pub fn run(args: &BenchTrainArgs) -> Result<()> {
                 ours[i].last().unwrap()
             );
             for (side, script, store) in [
-                ("torch", "run_torch.sh", &mut torch),
-                ("jax", "run.sh", &mut jax),
+                ("torch", Some(&torch_script), &mut torch),
+                ("jax", jax_script.as_ref(), &mut jax),
             ] {
-                if args.skip.iter().any(|k| k == side) {
+                let Some(script) = script.filter(|_| !args.skip.iter().any(|k| k == side)) else {
                     continue;
-                }
+                };
                 let mut cmd = Command::new("bash");
-                cmd.arg(yard.join(script)).args(c.yard).args([
+                cmd.arg(script).args(c.yard).args([
                     "--batch", &b, "--param", c.param, "--steps", &s, "--warmup", &w,
                 ]);
                 if let Some(r) = c.ranks {
                     cmd.args(["--ranks", r]);
                 }
-                let v = json_of(&cmd.output()?, script)?;
+                let v = json_of(&cmd.output()?, side)?;
                 let ms = v["train_step_ms"]["median"].as_f64().unwrap_or(f64::NAN);
                 store[i].push(ms);
                 eprintln!("round {} {}: {side} {:.1} ms", round + 1, c.name, ms);

@@ -1,10 +1,10 @@
-//! `cargo xtask cuda-build [--cudnn] [--pack]`: the CUDA build of `tnet` with the recipe of
-//! `../shared/tools` (a CUDA 13.0 toolchain from PyPI wheels), in `target/cuda`, then the
-//! `LD_BIND_NOW` symbol check against the libraries the GPU machine has, and a gzipped copy.
-//! `--pack` also fills `.gpu/` (an ignored folder) with what the device run carries: the
-//! gzipped binary, `cuda-run.sh`, `xtask/cuda/device-run.sh` and the PyTorch yardstick.
+//! `cargo xtask cuda-build [--cudnn] [--pack]`: the CUDA build of `tnet` in `target/cuda`
+//! against the system's CUDA toolkit or one made from PyPI wheels ([`crate::cuda_toolkit`]),
+//! then the `LD_BIND_NOW` symbol check and a gzipped copy. `--pack` also fills `.gpu/` (an
+//! ignored folder) with what a run on a GPU machine carries: the gzipped binary,
+//! `xtask/cuda/with-torch-libs.sh`, `xtask/cuda/device-run.sh` and the PyTorch reference.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -15,19 +15,20 @@ pub struct CudaBuildArgs {
     /// Also build candle's cuDNN convolutions (`--features cudnn`).
     #[arg(long)]
     cudnn: bool,
+    /// Only install (once) the toolkit and print its build environment as `export` lines.
+    #[arg(long)]
+    env: bool,
     /// Fill .gpu/ for the device tool (carry: [".gpu"]).
     #[arg(long)]
     pack: bool,
-    /// The shared tools folder (default: ../shared beside the checkout).
-    #[arg(long)]
-    shared: Option<PathBuf>,
 }
 
-fn bash(script: &str, dir: &Path) -> Result<()> {
+fn bash(script: &str, dir: &Path, env: &[(String, String)]) -> Result<()> {
     let status = Command::new("bash")
         .arg("-c")
         .arg(script)
         .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .status()
         .context("running bash")?;
     if !status.success() {
@@ -38,28 +39,26 @@ fn bash(script: &str, dir: &Path) -> Result<()> {
 
 pub fn run(args: &CudaBuildArgs) -> Result<()> {
     let root = crate::tensorly::workspace_root();
-    let shared = args
-        .shared
-        .clone()
-        .unwrap_or_else(|| root.join("..").join("shared"));
-    let env_sh = shared.join("tools").join("cuda-env.sh");
-    if !env_sh.is_file() {
-        bail!(
-            "{} not found: pass --shared DIR (the folder with tools/cuda-env.sh)",
-            env_sh.display()
+    let kit = crate::cuda_toolkit::toolkit(args.cudnn)?;
+    if args.env {
+        for (k, v) in &kit.env {
+            println!("export {k}='{v}'");
+        }
+        println!(
+            "export TNET_CUDA_RUN_LD_LIBRARY_PATH='{}'",
+            kit.run_library_path
         );
+        return Ok(());
     }
     let features = if args.cudnn { "cuda,cudnn" } else { "cuda" };
-    let flag = if args.cudnn { " --cudnn" } else { "" };
-    // One shell: the toolchain's environment, the build, the symbol check, the gzipped copy.
+    // One shell: the build, the symbol check, the gzipped copy.
     let script = format!(
         r#"set -euo pipefail
-eval "$(bash '{env}'{flag})"
 CARGO_TARGET_DIR=target/cuda cargo build --release -p tnet --features {features}
 bin=target/cuda/release/tnet
-# Every CUDA symbol resolved at start against the GPU machine's library versions; the stub
-# driver then refuses to open a device, which is the expected end here.
-out=$(LD_BIND_NOW=1 LD_LIBRARY_PATH="$TNET_CUDA_RUN_LD_LIBRARY_PATH" "$bin" check-device --device cuda 2>&1 || true)
+# Every CUDA symbol resolved at start (LD_BIND_NOW) against the toolkit's libraries; with the
+# stub driver the binary then cannot open a device, which is the expected end here.
+out=$(LD_BIND_NOW=1 LD_LIBRARY_PATH='{run_lib}' "$bin" check-device --device cuda 2>&1 || true)
 echo "$out" | tail -1
 case "$out" in
   *"cannot open CUDA device"*) echo "symbol check passed (LD_BIND_NOW)";;
@@ -69,27 +68,22 @@ strip -o target/cuda/tnet-stripped "$bin"
 gzip -9 -c target/cuda/tnet-stripped > target/cuda/tnet.gz
 ls -l "$bin" target/cuda/tnet.gz
 "#,
-        env = env_sh.display()
+        run_lib = kit.run_library_path
     );
-    bash(&script, &root)?;
+    bash(&script, &root, &kit.env)?;
     println!(
         "gzipped binary: {}",
         root.join("target/cuda/tnet.gz").display()
     );
     if args.pack {
-        let script = format!(
-            r#"set -euo pipefail
+        let script = r#"set -euo pipefail
 grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf .gpu && mkdir -p .gpu/yardstick
-cp target/cuda/tnet.gz .gpu/
-cp '{tools}/cuda-run.sh' xtask/cuda/device-run.sh .gpu/
-cp '{yard}'/run_torch.sh '{yard}'/tnet_torch.py .gpu/yardstick/
+cp target/cuda/tnet.gz xtask/cuda/with-torch-libs.sh xtask/cuda/device-run.sh .gpu/
+cp xtask/yardstick/run_torch.sh xtask/yardstick/tnet_torch.py .gpu/yardstick/
 du -sh .gpu
-"#,
-            tools = shared.join("tools").display(),
-            yard = shared.join("yardstick").display()
-        );
-        bash(&script, &root)?;
+"#;
+        bash(script, &root, &[])?;
         println!(
             "packed .gpu/: run the device tool with carry [\".gpu\"] and the command `bash .gpu/device-run.sh`"
         );

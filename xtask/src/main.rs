@@ -3,6 +3,7 @@
 mod bench_decomp;
 mod bench_train;
 mod cuda;
+mod cuda_toolkit;
 mod data;
 mod problems;
 mod study;

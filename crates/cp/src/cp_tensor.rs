@@ -52,7 +52,7 @@ impl<T: Scalar> CpTensor<T> {
         })
     }
 
-    /// `R + R * sum(I_k)`: the weights are counted (SPEC section 2 lets us choose; we count
+    /// `R + R * sum(I_k)`: the weights are counted (either convention is in use; we count
     /// what we store).
     pub fn n_params(&self) -> usize {
         self.rank() + self.factors.iter().map(|f| f.len()).sum::<usize>()

@@ -1,4 +1,4 @@
-//! Face parsing data (SPEC section 4, Helen's 11 classes): readers for the Helen layout (one
+//! Face parsing data (Helen's 11 classes, docs/data.md): readers for the Helen layout (one
 //! mask image per class) and the single label-map layout, a face sample pipeline, and a
 //! synthetic face set written in the Helen layout (`cargo xtask data synth-face`).
 //!

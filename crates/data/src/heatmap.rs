@@ -1,4 +1,4 @@
-//! Gaussian heatmap targets (SPEC section 3).
+//! Gaussian heatmap targets (docs/data.md, "Samples").
 
 use ndarray::ArrayViewMut3;
 

@@ -1,4 +1,4 @@
-//! MPII annotations in the two layouts of SPEC section 3.
+//! MPII annotations in the two layouts of docs/data.md, "Annotation layouts".
 //!
 //! - HRNet / mmpose: `annot/{train,valid}.json`, an array of
 //!   `{"image", "center": [x, y], "scale", "joints": [[x, y] x 16], "joints_vis": [16]}`
@@ -24,7 +24,7 @@ pub const N_JOINTS: usize = 16;
 /// 16 joint positions `[x, y]`.
 pub type Joints = [[f64; 2]; N_JOINTS];
 
-/// Left/right joint pairs swapped by a horizontal flip (SPEC section 3).
+/// Left/right joint pairs swapped by a horizontal flip (docs/data.md, "Joints").
 pub const FLIP_PAIRS: [(usize, usize); 6] = [(0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13)];
 
 /// Another annotated person in the same image (hourglass layout only).

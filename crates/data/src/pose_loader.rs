@@ -1,4 +1,4 @@
-//! Pose samples and batches: decode, augment (SPEC section 3), warp into preallocated buffers,
+//! Pose samples and batches: decode, augment (docs/data.md), warp into preallocated buffers,
 //! Gaussian targets; a parallel loader with seeded epoch shuffling and a bounded prefetch queue.
 //!
 //! Every sample draws its augmentation from a generator seeded by `(seed, epoch, index)`, so a
@@ -17,7 +17,7 @@ use crate::heatmap::gaussian_targets;
 use crate::mpii::{MpiiPerson, N_JOINTS};
 use crate::transform::{Affine, flip_joints, warp_bilinear};
 
-/// Training augmentation of the stacked-hourglass recipe (SPEC section 3).
+/// Training augmentation of the stacked-hourglass recipe (docs/data.md, "Samples").
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Augment {
     /// Scale factor `clamp(1 + N(0, scale_sd), lo, hi)`.
@@ -54,7 +54,7 @@ pub struct SampleConfig {
     pub input_size: usize,
     /// Input pixels per heatmap pixel (4).
     pub stride: usize,
-    /// Gaussian sigma in heatmap pixels (1 per SPEC; HRNet uses 2).
+    /// Gaussian sigma in heatmap pixels (1 by default; HRNet uses 2).
     pub sigma: f64,
     /// `None` for evaluation.
     pub augment: Option<Augment>,

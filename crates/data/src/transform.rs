@@ -1,4 +1,4 @@
-//! The crop / scale / rotate / flip geometry of SPEC section 3, bilinear warping into a
+//! The crop / scale / rotate / flip geometry of docs/data.md, bilinear warping into a
 //! preallocated buffer, and the joint bookkeeping of flips.
 //!
 //! Conventions follow HRNet's `get_affine_transform`: the source square of side `200 * scale`

@@ -1,4 +1,4 @@
-//! Tensor dropout on a Tucker core (SPEC section 2): during training, each rank index of a mode
+//! Tensor dropout on a Tucker core (docs/model.md): during training, each rank index of a mode
 //! is kept with probability `1 - p` (at least one is kept), the core and that mode's factor are
 //! restricted to the kept indices and the core is rescaled by `1 / (1 - p)` per mode dropped
 //! from, so the reconstruction keeps its expected value (up to the at-least-one rule, which

@@ -1,4 +1,4 @@
-//! The SPEC initialization: reconstructed kernels with exactly the Kaiming standard deviation.
+//! The initialization: reconstructed kernels with exactly the Kaiming standard deviation.
 
 use tnet_factorized::init::{empirical_std, init_cp, init_tt, init_tucker, kaiming_std};
 use tnet_tensor::random::{cp_dense, tt_dense, tucker_dense};

@@ -158,7 +158,7 @@ pub const MODE_NAMES: [&str; 8] = [
     "stacks", "depth", "pathways", "b_depth", "f_out", "f_in", "h", "w",
 ];
 
-/// Everything that sizes the network (SPEC sections 1 and 2).
+/// Everything that sizes the network (docs/model.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HourglassConfig {
     pub n_stacks: usize,
@@ -288,7 +288,7 @@ impl HourglassConfig {
     }
 
     /// The index of conv `conv` of block `(level, path)` of stack `stack` in the tensor's first
-    /// four modes (SPEC: `W[s, n - 1, path, i]`, levels counted from 1).
+    /// four modes (`W[s, n - 1, path, i]`, levels counted from 1).
     pub fn kernel_index(&self, stack: usize, level: usize, path: Path, conv: usize) -> [usize; 4] {
         assert!(
             stack < self.n_stacks && (1..=self.hg_depth).contains(&level) && conv < self.b_depth
@@ -483,7 +483,7 @@ impl HourglassConfig {
         self.tensor_shape().iter().product()
     }
 
-    /// Parameters of the parametrization of the tensor (SPEC section 2; CP counts its weights).
+    /// Parameters of the parametrization of the tensor (docs/model.md; CP counts its weights).
     pub fn param_count(&self) -> usize {
         let shape = self.tensor_shape();
         match &self.param {

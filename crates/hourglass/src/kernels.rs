@@ -1,8 +1,7 @@
 //! The per-layer kernels of one forward pass, cut out of the single tensor in one split.
 //!
 //! candle's `narrow` backward pads each slice's gradient to the full tensor, so taking L kernels
-//! with L narrows costs L full-size zero tensors and additions in the backward pass (SPEC
-//! section 2's implementation note). In [`KernelMode::Split`] the network instead runs on
+//! with L narrows costs L full-size zero tensors and additions in the backward pass. In [`KernelMode::Split`] the network instead runs on
 //! detached copies of the slices (leaf variables); after the backward pass their gradients are
 //! stacked into `dW` (one concatenation) and pushed into the parts of the factorized tensor by a
 //! second, small backward pass through `sum(W * dW)`, whose gradient with respect to every part

@@ -1,4 +1,4 @@
-//! The training losses of SPEC section 1 (heads).
+//! The training losses of the heads (docs/model.md).
 
 use candle_core::{D, DType, Result, Tensor};
 

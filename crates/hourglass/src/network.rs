@@ -1,5 +1,5 @@
-//! The T-Net stacked hourglass (SPEC section 1) on candle, its 3x3 `f -> f` kernels all cut
-//! from one factorized 8th-order tensor (SPEC section 2).
+//! The T-Net stacked hourglass (docs/model.md) on candle, its 3x3 `f -> f` kernels all cut
+//! from one factorized 8th-order tensor (docs/model.md).
 
 use std::sync::Mutex;
 
@@ -26,7 +26,7 @@ pub struct NetOptions {
     /// Use the project's fast CPU kernels (conv, fused BatchNorm) for f32 CPU tensors; off runs
     /// candle's own ops (the reference).
     pub cpu_kernels: bool,
-    /// Standard deviation of the heads' 1x1 conv weights; `None` keeps the SPEC's
+    /// Standard deviation of the heads' 1x1 conv weights; `None` keeps the
     /// Kaiming-normal init.
     pub head_init_std: Option<f64>,
     /// Mixed precision: every convolution runs in this dtype (bf16 / f16 on a GPU) on inputs
@@ -185,7 +185,7 @@ pub struct TNet {
 }
 
 impl TNet {
-    /// A freshly initialized network (SPEC: Kaiming-normal convs, reconstructed kernels with
+    /// A freshly initialized network (Kaiming-normal convs, reconstructed kernels with
     /// Kaiming std exactly, BN gamma 1 / beta 0).
     pub fn new(cfg: &HourglassConfig, opts: &NetOptions, device: &Device) -> Result<Self> {
         let tensor = init_tensor(cfg, opts.seed, opts.dtype, device)?;
@@ -527,7 +527,7 @@ impl TNet {
     }
 }
 
-/// The SPEC initialization of the kernel tensor in the configured parametrization.
+/// The initialization of the kernel tensor in the configured parametrization.
 pub fn init_tensor(
     cfg: &HourglassConfig,
     seed: u64,

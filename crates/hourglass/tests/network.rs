@@ -1,4 +1,4 @@
-//! The candle network: SPEC slicing, equivalences, gradients, shapes, and that it learns.
+//! The candle network: the slicing rule, equivalences, gradients, shapes, and that it learns.
 
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, IndexOp, Tensor, Var};
@@ -233,7 +233,7 @@ fn layers_take_the_spec_slice() {
     }
 }
 
-/// An independent forward pass written from SPEC section 1 with kernels fetched by
+/// An independent forward pass written from docs/model.md with kernels fetched by
 /// `W[s, n-1, path, i]` (eval mode: BN with running stats 0 / 1 is `gamma x / sqrt(1 + eps) + beta`).
 #[test]
 fn forward_matches_a_reference_written_from_the_spec() {

@@ -1,4 +1,4 @@
-//! Keypoints from heatmaps (SPEC section 3, "Decoding").
+//! Keypoints from heatmaps (docs/data.md, "Samples").
 
 use ndarray::{Array1, Array2, ArrayView3};
 

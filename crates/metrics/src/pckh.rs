@@ -1,4 +1,4 @@
-//! PCKh, the MPII pose measure, as the HRNet / mmpose evaluation code computes it (SPEC 4).
+//! PCKh, the MPII pose measure, as the HRNet / mmpose evaluation code computes it (docs/data.md, "Measures").
 //!
 //! Predictions are 0-based image coordinates and the ground truth 1-based (MPII's Matlab
 //! convention), so 1 is added to every prediction before comparing. A joint counts wherever it
@@ -13,7 +13,7 @@ use crate::MetricsError;
 /// Number of MPII joints.
 pub const N_JOINTS: usize = 16;
 
-/// MPII joint order (SPEC section 3).
+/// MPII joint order (docs/data.md, "Joints").
 pub const JOINT_NAMES: [&str; N_JOINTS] = [
     "r_ankle",
     "r_knee",

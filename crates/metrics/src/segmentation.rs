@@ -1,4 +1,4 @@
-//! Segmentation measures (SPEC section 4): one confusion matrix over the whole test set, then
+//! Segmentation measures (docs/data.md, "Measures"): one confusion matrix over the whole test set, then
 //! per-class IoU = TP / (TP + FP + FN) and F1 = 2 TP / (2 TP + FP + FN), and their means with
 //! and without the background class (class 0).
 
@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::MetricsError;
 
-/// Face-parsing classes in Helen order (SPEC section 4).
+/// Face-parsing classes in Helen order (docs/data.md, "Face parsing").
 pub const HELEN_CLASSES: [&str; 11] = [
     "background",
     "skin",

@@ -28,7 +28,7 @@ pub fn inner<T: Scalar>(a: &ArrayViewD<'_, T>, b: &ArrayViewD<'_, T>) -> Result<
     Ok(acc)
 }
 
-/// Relative error `||x - approx||_F / ||x||_F` (SPEC section 4). A zero `x` gives the
+/// Relative error `||x - approx||_F / ||x||_F`. A zero `x` gives the
 /// absolute error instead of dividing by zero.
 pub fn relative_error<T: Scalar>(
     x: &ArrayViewD<'_, T>,

@@ -156,7 +156,7 @@ pub struct ModelConfig {
     pub compression: Option<f64>,
     /// Tucker tensor dropout probability, applied to every mode of rank > 1.
     pub tensor_dropout: f64,
-    /// Standard deviation of the heads' weights at initialization (absent: SPEC Kaiming).
+    /// Standard deviation of the heads' weights at initialization (absent: Kaiming).
     pub head_init_std: Option<f64>,
     /// Learning rates of the kernel tensor's parts: `matched` (the default) or `shared`.
     #[serde(default)]

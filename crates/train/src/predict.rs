@@ -10,7 +10,7 @@ use tnet_metrics::decode::decode_heatmaps;
 
 use crate::eval::{predict_heatmaps, to_tensor4};
 
-/// MPII limbs (SPEC joint order).
+/// MPII limbs (MPII joint order).
 pub const SKELETON: [(usize, usize); 15] = [
     (0, 1),
     (1, 2),

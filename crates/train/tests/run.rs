@@ -91,7 +91,7 @@ fn resume_after_an_interruption_is_bit_identical() {
     assert!(train(&cfg, &Device::Cpu, &opts(&cut, true, false)).is_err());
 }
 
-/// A few training steps on one fixed batch lower the loss, for every parametrization (SPEC
+/// A few training steps on one fixed batch lower the loss, for every parametrization (docs/model.md
 /// initialization: Kaiming heads, so the first steps have a large loss to remove).
 #[test]
 fn a_few_steps_lower_the_loss_on_a_fixed_batch_for_every_parametrization() {
