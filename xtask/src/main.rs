@@ -44,7 +44,7 @@ enum Command {
     BenchTrain(bench_train::BenchTrainArgs),
     /// Write the TensorLy reference fixtures used by the cross-check tests (tests/fixtures/tensorly).
     TensorlyFixtures,
-    /// Data sets made by the project (synthetic pose).
+    /// Data sets made by the project (synthetic pose, synthetic faces).
     #[command(subcommand)]
     Data(data::DataCommand),
     /// Write the scipy MAT v5 fixtures of tnet-data and check scipy reads our MAT writer's output.

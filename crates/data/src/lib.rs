@@ -1,6 +1,7 @@
-//! `tnet-data`: data I/O for T-Net. So far: MPII annotations in both common layouts and MAT v5
-//! files (MPII's `gt_valid.mat`, HRNet's `pred.mat`). Image loading, augmentation, the parallel
-//! loader and the synthetic generators follow.
+//! `tnet-data`: data I/O for T-Net, with no deep-learning dependency: MPII annotations in both
+//! common layouts, MAT v5 files (`gt_valid.mat`, `pred.mat`), Helen-style face parsing, image
+//! decoding, augmentation and warping, Gaussian heatmap targets, the parallel seeded epoch
+//! loader, and the synthetic pose and face generators (docs/data.md).
 
 mod error;
 pub mod faceparsing;

@@ -1,11 +1,12 @@
 //! The per-layer kernels of one forward pass, cut out of the single tensor in one split.
 //!
 //! candle's `narrow` backward pads each slice's gradient to the full tensor, so taking L kernels
-//! with L narrows costs L full-size zero tensors and additions in the backward pass. In [`KernelMode::Split`] the network instead runs on
-//! detached copies of the slices (leaf variables); after the backward pass their gradients are
-//! stacked into `dW` (one concatenation) and pushed into the parts of the factorized tensor by a
-//! second, small backward pass through `sum(W * dW)`, whose gradient with respect to every part
-//! is exactly the chain rule's `dW`-weighted sum.
+//! with L narrows costs L full-size zero tensors and additions in the backward pass. In
+//! [`KernelMode::Split`] the network instead runs on detached copies of the slices (leaf
+//! variables); after the backward pass their gradients are stacked into `dW` (one
+//! concatenation) and pushed into the parts of the factorized tensor by a second, small backward
+//! pass through `sum(W * dW)`, whose gradient with respect to every part is exactly the chain
+//! rule's `dW`-weighted sum.
 
 use candle_core::backprop::GradStore;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, Var};
@@ -13,7 +14,8 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor, Var};
 /// How the kernels of a pass relate to the tensor's parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelMode {
-    /// Training: slices are leaves, gradients reach the parts through [`Kernels::backward`].
+    /// Training: slices are leaves, gradients reach the parts in a second backward pass through
+    /// `sum(W * dW)` (the module header).
     Split,
     /// Training through plain autograd (`narrow` per kernel): the reference the split is tested
     /// against; slower for large tensors.

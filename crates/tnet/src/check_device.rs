@@ -14,8 +14,11 @@ use crate::net_args::{NetArgs, PrecisionArg};
 pub struct CheckDeviceArgs {
     #[command(flatten)]
     net: NetArgs,
-    /// The device checked (cuda[:N], or cpu for the project's CPU kernels / a precision).
-    #[arg(long, default_value = "cpu")]
+    #[arg(
+        long,
+        default_value = "cpu",
+        help = "The device checked (cuda[:N], or cpu for the project's CPU kernels / a precision)"
+    )]
     device: String,
     /// Convolution dtype on the checked side.
     #[arg(long, value_enum, default_value = "f32")]

@@ -1,4 +1,4 @@
-//! The network options shared by `info`, `bench-step` and `train`.
+//! The network options shared by `info`, `bench-step` and `check-device`.
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};

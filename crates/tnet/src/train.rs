@@ -59,8 +59,7 @@ pub struct TrainArgs {
     /// Worker threads (all cores by default).
     #[arg(long)]
     threads: Option<usize>,
-    /// Run folder (default runs/<time>-<task>-<param>).
-    #[arg(long)]
+    #[arg(long, help = "Run folder (default runs/<time>-<task>-<param>)")]
     run_dir: Option<PathBuf>,
     /// Continue the run in this folder from its last checkpoint.
     #[arg(long, conflicts_with_all = ["run_dir", "config"])]
@@ -68,8 +67,11 @@ pub struct TrainArgs {
     /// Initialize the model from a checkpoint (e.g. one written by `tnet compress`).
     #[arg(long)]
     init_from: Option<PathBuf>,
-    /// Any config key: --set schedule.decay_epochs=[5,8] --set data.sigma=2.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
+    #[arg(
+        long = "set",
+        value_name = "KEY=VALUE",
+        help = "Any config key: --set schedule.decay_epochs=[5,8] --set data.sigma=2"
+    )]
     set: Vec<String>,
     /// No progress bars.
     #[arg(long)]
