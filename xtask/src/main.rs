@@ -10,6 +10,7 @@ mod study;
 mod tensorly;
 mod tnet_bin;
 mod train;
+mod vendor_check;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -35,12 +36,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// The CUDA build of tnet (toolchain from PyPI wheels), symbol check, gzipped binary;
-    /// --pack fills .gpu/ for the device run (docs/cuda.md).
+    /// The CUDA build of tnet (the system's CUDA toolkit, or one made from PyPI wheels), symbol
+    /// check, gzipped binary; --pack fills .gpu/ for a GPU machine (docs/cuda.md).
     CudaBuild(cuda::CudaBuildArgs),
     /// Time our decompositions against TensorLy 0.10.0 on the standard problems and print a table.
     BenchDecomp(bench_decomp::BenchArgs),
-    /// Our training step against the PyTorch and JAX yardsticks, alternating, as a ratio table.
+    /// Our training step against PyTorch eager (and JAX with --jax DIR), alternating, as a ratio table.
     BenchTrain(bench_train::BenchTrainArgs),
     /// Write the TensorLy reference fixtures used by the cross-check tests (tests/fixtures/tensorly).
     TensorlyFixtures,
@@ -49,6 +50,8 @@ enum Command {
     Data(data::DataCommand),
     /// Write the scipy MAT v5 fixtures of tnet-data and check scipy reads our MAT writer's output.
     MatFixtures,
+    /// Check that vendor/candle-core is the published candle-core plus its patch, file for file.
+    VendorCheck,
 }
 
 fn main() -> Result<()> {
@@ -61,5 +64,6 @@ fn main() -> Result<()> {
         Command::TensorlyFixtures => tensorly::write_fixtures(),
         Command::MatFixtures => tensorly::write_mat_fixtures(),
         Command::Data(cmd) => data::run(&cmd),
+        Command::VendorCheck => vendor_check::run_check(),
     }
 }

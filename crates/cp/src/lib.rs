@@ -13,9 +13,11 @@
 //! ```
 
 mod als;
+pub mod budget;
 mod cp_tensor;
 
 pub use als::{CpFit, CpInit, ParafacOptions, parafac};
+pub use budget::{cp_params, rank_for_compression};
 pub use cp_tensor::CpTensor;
 
 pub use tnet_tensor::TensorError;

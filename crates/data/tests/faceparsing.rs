@@ -11,12 +11,13 @@ use tnet_data::faceparsing::{
 use tnet_data::pose_loader::Augment;
 use tnet_tensor::random::SeededRng;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tnet-face-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+/// A fresh folder with `images/` and `labels/`, removed when the guard drops.
+fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::Builder::new().prefix(name).tempdir().unwrap();
+    let d = t.path().to_path_buf();
     std::fs::create_dir_all(d.join("images")).unwrap();
     std::fs::create_dir_all(d.join("labels")).unwrap();
-    d
+    (t, d)
 }
 
 fn png_gray(path: &Path, v: &Array2<u8>) {
@@ -44,7 +45,7 @@ fn jpg(path: &Path, h: usize, w: usize) {
 
 #[test]
 fn helen_masks_take_the_argmax_with_ties_to_the_lower_class() {
-    let d = temp_dir("helen");
+    let (_d_guard, d) = temp_dir("helen");
     jpg(&d.join("images/a.jpg"), 2, 3);
     std::fs::create_dir_all(d.join("labels/a")).unwrap();
     // Pixel (0,0): background strongest; (0,1): skin 200 > nose 100; (0,2): eye 4 and 5 tie -> 4;
@@ -76,7 +77,7 @@ fn helen_masks_take_the_argmax_with_ties_to_the_lower_class() {
 
 #[test]
 fn label_map_layout_and_bad_ids() {
-    let d = temp_dir("map");
+    let (_d_guard, d) = temp_dir("map");
     jpg(&d.join("images/b.jpg"), 2, 2);
     png_gray(&d.join("labels/b.png"), &array![[0, 3], [10, 7]]);
     std::fs::write(d.join("split.txt"), "b\n\n").unwrap();
@@ -165,7 +166,7 @@ fn flips_mirror_the_map_and_swap_left_and_right() {
 
 #[test]
 fn synthetic_faces_are_written_in_the_helen_layout_with_every_class() {
-    let d = temp_dir("synth");
+    let (_d_guard, d) = temp_dir("synth");
     write_synth_face(&d, 6, 3, 1, 96).unwrap();
     let train = read_face_split(&d, &d.join("train.txt")).unwrap();
     let test = read_face_split(&d, &d.join("test.txt")).unwrap();
@@ -192,7 +193,7 @@ fn face_batches_are_deterministic_and_cover_the_epoch() {
     use std::sync::Arc;
     use tnet_data::faceparsing::{FaceSampleConfig, face_epoch};
     use tnet_data::pose_loader::{LoaderConfig, OnBadImage};
-    let d = temp_dir("batches");
+    let (_d_guard, d) = temp_dir("batches");
     write_synth_face(&d, 5, 1, 2, 64).unwrap();
     let items = Arc::new(read_face_split(&d, &d.join("train.txt")).unwrap());
     let cfg = LoaderConfig {

@@ -6,10 +6,12 @@ use serde_json::json;
 use tnet_data::DataError;
 use tnet_data::mpii::{MpiiLayout, read_hourglass_json, read_hrnet_json};
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tnet-mpii-{}-{name}", std::process::id()));
+/// A fresh folder with `annot/`, removed when the guard drops.
+fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::Builder::new().prefix(name).tempdir().unwrap();
+    let d = t.path().to_path_buf();
     std::fs::create_dir_all(d.join("annot")).unwrap();
-    d
+    (t, d)
 }
 
 fn joints16(base: f64) -> Vec<Vec<f64>> {
@@ -26,7 +28,7 @@ fn joints16_vis(base: f64) -> Vec<Vec<f64>> {
 
 #[test]
 fn hrnet_layout_parses_with_its_conventions() {
-    let dir = temp_dir("hrnet");
+    let (_dir_guard, dir) = temp_dir("hrnet");
     // A record as HRNet's valid.json writes it, and one from test.json (no joints).
     let valid = json!([
         {"joints_vis": [1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,1], "joints": joints16(100.0),
@@ -55,7 +57,7 @@ fn hrnet_layout_parses_with_its_conventions() {
 
 #[test]
 fn hourglass_layout_parses_scalar_and_array_other_fields() {
-    let dir = temp_dir("hourglass");
+    let (_dir_guard, dir) = temp_dir("hourglass");
     let records = json!([
         // Nobody else in the image.
         {"dataset": "MPI", "isValidation": 0.0, "img_paths": "a.jpg", "objpos": [500.0, 300.0],
@@ -94,7 +96,7 @@ fn hourglass_layout_parses_scalar_and_array_other_fields() {
 
 #[test]
 fn bad_annotations_name_file_record_and_field() {
-    let dir = temp_dir("bad");
+    let (_dir_guard, dir) = temp_dir("bad");
     let path = dir.join("annot/valid.json");
     let cases = [
         (
@@ -131,10 +133,10 @@ fn bad_annotations_name_file_record_and_field() {
     std::fs::write(&hg, bad.to_string()).unwrap();
     let e = read_hourglass_json(&hg).unwrap_err().to_string();
     assert!(e.contains("says 2 other people"), "{e}");
-    let empty = std::env::temp_dir().join(format!("tnet-mpii-{}-empty", std::process::id()));
-    std::fs::create_dir_all(&empty).unwrap();
+    let empty_guard = tempfile::tempdir().unwrap();
+    let empty = empty_guard.path();
     assert!(
-        MpiiLayout::detect(&empty)
+        MpiiLayout::detect(empty)
             .unwrap_err()
             .to_string()
             .contains("datasets/README.md")

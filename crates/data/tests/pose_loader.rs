@@ -1,7 +1,6 @@
 //! The pose loader: deterministic across thread counts, targets that map back to the joints
 //! (flips included), epoch shuffling, partial batches and bad images.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
@@ -14,9 +13,10 @@ use tnet_data::pose_loader::{
 use tnet_data::synth_pose::write_synth_pose;
 use tnet_metrics::decode::decode_heatmaps;
 
-fn dataset(name: &str, n: usize) -> (PoseDataset, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("tnet-loader-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A synthetic set of `n` training images in a temporary folder (removed with the guard).
+fn dataset(name: &str, n: usize) -> (PoseDataset, tempfile::TempDir) {
+    let guard = tempfile::Builder::new().prefix(name).tempdir().unwrap();
+    let dir = guard.path().join("set");
     write_synth_pose(&dir, n, 2, 3, 96, &|_| {}).unwrap();
     let people = read_hrnet_json(&dir.join("annot/train.json")).unwrap();
     (
@@ -24,7 +24,7 @@ fn dataset(name: &str, n: usize) -> (PoseDataset, PathBuf) {
             people,
             images: dir.join("images"),
         },
-        dir,
+        guard,
     )
 }
 
@@ -37,7 +37,7 @@ const TRAIN: SampleConfig = SampleConfig {
 
 #[test]
 fn batches_do_not_depend_on_the_thread_count() {
-    let (ds, dir) = dataset("threads", 6);
+    let (ds, _guard) = dataset("threads", 6);
     let idx: Vec<usize> = (0..6).collect();
     let skipped = AtomicUsize::new(0);
     let a = make_batch(&ds, &idx, &TRAIN, 5, 2, OnBadImage::Stop, &skipped).unwrap();
@@ -56,12 +56,11 @@ fn batches_do_not_depend_on_the_thread_count() {
     assert_ne!(a.images, c.images);
     assert_eq!(a.images.dim(), (6, 3, 64, 64));
     assert_eq!(a.heatmaps.dim(), (6, 16, 16, 16));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn targets_map_back_to_the_joints_with_flips_swapped() {
-    let (ds, dir) = dataset("targets", 8);
+    let (ds, _guard) = dataset("targets", 8);
     let idx: Vec<usize> = (0..8).collect();
     let skipped = AtomicUsize::new(0);
     for cfg in [
@@ -133,7 +132,6 @@ fn targets_map_back_to_the_joints_with_flips_swapped() {
             );
         }
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -146,7 +144,7 @@ fn epochs_shuffle_by_seed_and_partial_batches_follow_the_setting() {
     assert_ne!(order, epoch_order(10, 1, 1, true));
     assert_eq!(epoch_order(4, 1, 0, false), vec![0, 1, 2, 3]);
 
-    let (ds, dir) = dataset("epochs", 10);
+    let (ds, _guard) = dataset("epochs", 10);
     let ds = Arc::new(ds);
     let cfg = LoaderConfig {
         batch_size: 4,
@@ -175,12 +173,11 @@ fn epochs_shuffle_by_seed_and_partial_batches_follow_the_setting() {
     );
     let seen: Vec<usize> = batches.iter().flat_map(|b| b.indices.clone()).collect();
     assert_eq!(seen, epoch_order(10, 9, 0, true));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn bad_images_stop_or_are_skipped_and_counted() {
-    let (mut ds, dir) = dataset("bad", 4);
+    let (mut ds, _guard) = dataset("bad", 4);
     std::fs::write(ds.images.join(&ds.people[1].image), b"not a jpeg").unwrap();
     ds.people[2].image = "missing.jpg".into();
     let ds = Arc::new(ds);
@@ -216,5 +213,4 @@ fn bad_images_stop_or_are_skipped_and_counted() {
     assert_eq!(batch.indices, vec![0, 3]);
     assert_eq!(batch.images.dim().0, 2);
     assert_eq!(loader.skipped(), 2);
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -7,16 +7,17 @@ use tnet_data::mat::read_mat_file;
 use tnet_data::mpii::{MpiiLayout, read_hrnet_json};
 use tnet_data::synth_pose::write_synth_pose;
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tnet-synth-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A path for a new folder (not made yet) inside a temporary one removed when the guard drops.
+fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::Builder::new().prefix(name).tempdir().unwrap();
+    let d = t.path().join(name);
+    (t, d)
 }
 
 #[test]
 fn written_set_parses_and_is_deterministic() {
-    let a = temp_dir("a");
-    let b = temp_dir("b");
+    let (_a_guard, a) = temp_dir("a");
+    let (_b_guard, b) = temp_dir("b");
     let s = write_synth_pose(&a, 12, 8, 7, 96, &|_| {}).unwrap();
     assert_eq!((s.train, s.val), (12, 8));
     // Another run on a one-thread pool gives the same files.
@@ -67,18 +68,17 @@ fn written_set_parses_and_is_deterministic() {
         valid[2].joints.unwrap()[9][1]
     );
     // A different seed gives different people.
-    let c = temp_dir("c");
+    let (_c_guard, c) = temp_dir("c");
     write_synth_pose(&c, 12, 8, 8, 96, &|_| {}).unwrap();
     assert_ne!(
         std::fs::read(a.join("annot/valid.json")).unwrap(),
         std::fs::read(c.join("annot/valid.json")).unwrap()
     );
-    let _ = [a, b, c].map(std::fs::remove_dir_all);
 }
 
 #[test]
 fn mean_pose_scores_under_20_percent() {
-    let d = temp_dir("mean");
+    let (_d_guard, d) = temp_dir("mean");
     let s = write_synth_pose(&d, 300, 150, 1, 64, &|_| {}).unwrap();
     assert!(
         s.mean_pose_pckh < 20.0,
@@ -86,12 +86,11 @@ fn mean_pose_scores_under_20_percent() {
         s.mean_pose_pckh
     );
     assert!(s.mean_pose_pckh > 0.0);
-    let _ = std::fs::remove_dir_all(d);
 }
 
 #[test]
 fn bad_arguments_are_refused() {
-    let d = temp_dir("bad");
+    let (_d_guard, d) = temp_dir("bad");
     assert!(
         write_synth_pose(&d, 0, 5, 1, 64, &|_| {})
             .unwrap_err()

@@ -305,12 +305,12 @@ impl HourglassConfig {
     /// TT ranks `(1, r, .., r, 1)` with each inner rank clamped to what the tensor allows there
     /// (`min(r, prod I_{<k}, prod I_{>=k})`, as TensorLy clamps).
     pub fn tt_uniform_ranks(&self, r: usize) -> Vec<usize> {
-        budget::tt_uniform_ranks(&self.tensor_shape(), r)
+        tnet_tt::budget::uniform_ranks(&self.tensor_shape(), r)
     }
 
     /// The same for the 5 ranks of one kernel's tensor train (layer-by-layer baseline).
     pub fn layer_tt_uniform_ranks(&self, r: usize) -> Vec<usize> {
-        budget::tt_uniform_ranks(&self.layer_shape(), r)
+        tnet_tt::budget::uniform_ranks(&self.layer_shape(), r)
     }
 
     /// Number of tensorized convs (`n_stacks * hg_depth * 3 * b_depth`).
@@ -398,12 +398,12 @@ impl HourglassConfig {
                 Resolved::Tt { ranks }
             }
             Parametrization::CpCompression(c) => Resolved::Cp {
-                rank: budget::cp_rank_for_compression(&shape, c)
-                    .map_err(|e| ConfigError::Compression(c, e))?,
+                rank: tnet_cp::rank_for_compression(&shape, c)
+                    .map_err(|e| ConfigError::Compression(c, e.to_string()))?,
             },
             Parametrization::TtCompression(c) => {
-                let r = budget::tt_ranks_for_compression(&shape, c)
-                    .map_err(|e| ConfigError::Compression(c, e))?;
+                let r = tnet_tt::ranks_for_compression(&shape, c)
+                    .map_err(|e| ConfigError::Compression(c, e.to_string()))?;
                 Resolved::Tt {
                     ranks: r.try_into().expect("9 ranks"),
                 }
@@ -453,7 +453,7 @@ impl HourglassConfig {
                     });
                 }
                 for (k, &rank) in ranks.iter().enumerate().take(4).skip(1) {
-                    check(k + 4, rank, budget::tt_max_rank(&layer, k))?;
+                    check(k + 4, rank, tnet_tt::budget::max_rank(&layer, k))?;
                 }
                 Resolved::LayerTt { ranks }
             }
@@ -465,11 +465,12 @@ impl HourglassConfig {
                         ranks: budget::tucker2_ranks_for_compression(&layer, c).map_err(err)?,
                     },
                     LayerKind::Cp => Resolved::LayerCp {
-                        rank: budget::cp_rank_for_compression(&layer, c).map_err(err)?,
+                        rank: tnet_cp::rank_for_compression(&layer, c)
+                            .map_err(|e| err(e.to_string()))?,
                     },
                     LayerKind::Tt => Resolved::LayerTt {
-                        ranks: budget::tt_ranks_for_compression(&layer, c)
-                            .map_err(err)?
+                        ranks: tnet_tt::ranks_for_compression(&layer, c)
+                            .map_err(|e| err(e.to_string()))?
                             .try_into()
                             .expect("5 ranks"),
                     },
@@ -489,16 +490,16 @@ impl HourglassConfig {
         match &self.param {
             Resolved::Dense => self.tensor_params(),
             Resolved::Tucker { ranks } => tnet_tucker::tucker_params(&shape, ranks),
-            Resolved::Cp { rank } => budget::cp_params(&shape, *rank),
-            Resolved::Tt { ranks } => budget::tt_params(&shape, ranks),
+            Resolved::Cp { rank } => tnet_cp::cp_params(&shape, *rank),
+            Resolved::Tt { ranks } => tnet_tt::tt_params(&shape, ranks),
             Resolved::LayerTucker { ranks } => {
                 self.layer_count() * tnet_tucker::tucker_params(&self.layer_shape(), ranks)
             }
             Resolved::LayerCp { rank } => {
-                self.layer_count() * budget::cp_params(&self.layer_shape(), *rank)
+                self.layer_count() * tnet_cp::cp_params(&self.layer_shape(), *rank)
             }
             Resolved::LayerTt { ranks } => {
-                self.layer_count() * budget::tt_params(&self.layer_shape(), ranks)
+                self.layer_count() * tnet_tt::tt_params(&self.layer_shape(), ranks)
             }
         }
     }
@@ -580,12 +581,12 @@ impl HourglassConfig {
         let layers = self.layer_count() as f64;
         match &self.param {
             Resolved::Dense => 0.0,
-            Resolved::Tucker { ranks } => budget::tucker_flops(&shape, ranks),
-            Resolved::Cp { rank } => budget::cp_flops(&shape, *rank),
-            Resolved::Tt { ranks } => budget::tt_flops(&shape, ranks),
-            Resolved::LayerTucker { ranks } => layers * budget::tucker_flops(&layer, ranks),
-            Resolved::LayerCp { rank } => layers * budget::cp_flops(&layer, *rank),
-            Resolved::LayerTt { ranks } => layers * budget::tt_flops(&layer, ranks),
+            Resolved::Tucker { ranks } => tnet_tucker::tucker_flops(&shape, ranks),
+            Resolved::Cp { rank } => tnet_cp::budget::cp_flops(&shape, *rank),
+            Resolved::Tt { ranks } => tnet_tt::budget::tt_flops(&shape, ranks),
+            Resolved::LayerTucker { ranks } => layers * tnet_tucker::tucker_flops(&layer, ranks),
+            Resolved::LayerCp { rank } => layers * tnet_cp::budget::cp_flops(&layer, *rank),
+            Resolved::LayerTt { ranks } => layers * tnet_tt::budget::tt_flops(&layer, ranks),
         }
     }
 }

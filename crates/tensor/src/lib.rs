@@ -16,6 +16,7 @@
 //! ```
 
 mod error;
+mod factorized;
 mod khatri_rao;
 pub mod linalg;
 pub mod malloc;
@@ -29,6 +30,7 @@ mod unfold;
 mod validate;
 
 pub use error::TensorError;
+pub use factorized::Factorized;
 pub use khatri_rao::{
     Axis as RankAxis, RankContraction, RankContractionPlan, contract_shared_rank,
     contract_shared_rank_into, khatri_rao, mttkrp, rank_matrix,

@@ -11,8 +11,8 @@ use clap::{Args, ValueEnum};
 use ndarray::{ArrayD, ArrayViewD};
 use safetensors::tensor::{Dtype, TensorView};
 use serde::Serialize;
-use tnet_tensor::Scalar;
 use tnet_tensor::npy::{NpyArray, read_npy};
+use tnet_tensor::{Factorized, Scalar};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Method {
@@ -38,7 +38,7 @@ pub struct DecomposeArgs {
     /// (tucker: one per mode; tt: the N+1 TT ranks, first and last 1).
     #[arg(long, value_parser = parse_rank)]
     rank: Option<RankList>,
-    /// tucker only: choose ranks for this compression ratio instead of --rank.
+    /// Choose the ranks for at least this compression ratio instead of --rank (tucker, cp, tt).
     #[arg(long, conflicts_with = "rank")]
     compression: Option<f64>,
     /// tt only: relative accuracy; ranks are the smallest that reach it (--rank caps them).
@@ -163,21 +163,26 @@ fn check_args(args: &DecomposeArgs) -> Result<()> {
             }
         }
         Method::Cp => {
-            match &args.rank {
-                None => bail!("cp needs --rank R"),
-                Some(r) if r.len() != 1 => bail!("the CP rank is one integer, got the list {r:?}"),
+            match (&args.rank, args.compression) {
+                (None, None) => bail!("cp needs --rank R or --compression X"),
+                (Some(_), Some(_)) => bail!("give cp either --rank or --compression, not both"),
+                (Some(r), None) if r.len() != 1 => {
+                    bail!("the CP rank is one integer, got the list {r:?}")
+                }
                 _ => {}
             }
-            if args.eps.is_some() || args.compression.is_some() {
-                bail!("--eps and --compression do not apply to cp");
+            if args.eps.is_some() {
+                bail!("--eps applies to tt only");
             }
         }
         Method::Tt => {
-            if args.rank.is_none() && args.eps.is_none() {
-                bail!("tt needs --rank R, --rank 1,r1,..,1 (N+1 ranks) or --eps E");
+            if args.rank.is_none() && args.eps.is_none() && args.compression.is_none() {
+                bail!(
+                    "tt needs --rank R, --rank 1,r1,..,1 (N+1 ranks), --eps E or --compression X"
+                );
             }
-            if args.compression.is_some() {
-                bail!("--compression applies to tucker only");
+            if args.compression.is_some() && (args.rank.is_some() || args.eps.is_some()) {
+                bail!("with --compression, tt takes neither --rank nor --eps");
             }
             if args.eps.is_some() && args.rank.as_ref().is_some_and(|r| r.len() != 1) {
                 bail!("with --eps, --rank is one integer (the largest TT rank allowed)");
@@ -258,82 +263,7 @@ fn tmp_path(out: &Path) -> PathBuf {
 }
 
 /// A fitted model of any of the three kinds.
-enum Model<T> {
-    Tucker(tnet_tucker::TuckerTensor<T>),
-    Cp(tnet_cp::CpTensor<T>),
-    Tt(tnet_tt::TtTensor<T>),
-}
-
-impl<T: Scalar> Model<T> {
-    fn method(&self) -> &'static str {
-        match self {
-            Model::Tucker(_) => "tucker",
-            Model::Cp(_) => "cp",
-            Model::Tt(_) => "tt",
-        }
-    }
-
-    fn rank(&self) -> Vec<usize> {
-        match self {
-            Model::Tucker(t) => t.ranks(),
-            Model::Cp(c) => vec![c.rank()],
-            Model::Tt(t) => t.ranks(),
-        }
-    }
-
-    fn n_params(&self) -> usize {
-        match self {
-            Model::Tucker(t) => t.n_params(),
-            Model::Cp(c) => c.n_params(),
-            Model::Tt(t) => t.n_params(),
-        }
-    }
-
-    fn compression_ratio(&self) -> f64 {
-        match self {
-            Model::Tucker(t) => t.compression_ratio(),
-            Model::Cp(c) => c.compression_ratio(),
-            Model::Tt(t) => t.compression_ratio(),
-        }
-    }
-
-    /// Measured block by block: the full reconstruction is never held in memory.
-    fn relative_error(&self, x: &ArrayViewD<'_, T>) -> Result<f64> {
-        Ok(match self {
-            Model::Tucker(t) => t.relative_error(x)?,
-            Model::Cp(c) => c.relative_error(x)?,
-            Model::Tt(t) => t.relative_error(x)?,
-        })
-    }
-
-    /// The arrays to save, named as `tnet decompose` documents.
-    fn named(&self) -> Vec<(String, ArrayViewD<'_, T>)> {
-        fn factors<T>(fs: &[ndarray::Array2<T>]) -> Vec<(String, ArrayViewD<'_, T>)> {
-            fs.iter()
-                .enumerate()
-                .map(|(k, f)| (format!("factor.{k}"), f.view().into_dyn()))
-                .collect()
-        }
-        match self {
-            Model::Tucker(t) => {
-                let mut v = vec![("core".to_string(), t.core.view())];
-                v.extend(factors(&t.factors));
-                v
-            }
-            Model::Cp(c) => {
-                let mut v = vec![("weights".to_string(), c.weights.view().into_dyn())];
-                v.extend(factors(&c.factors));
-                v
-            }
-            Model::Tt(t) => t
-                .cores
-                .iter()
-                .enumerate()
-                .map(|(k, c)| (format!("core.{k}"), c.view().into_dyn()))
-                .collect(),
-        }
-    }
-}
+type Model<T> = Box<dyn Factorized<T>>;
 
 fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
     let xv = x.view();
@@ -354,14 +284,14 @@ fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
         method: model.method(),
         shape: x.shape().to_vec(),
         rank: model.rank(),
-        rel_error: model.relative_error(&xv)?,
-        n_params: model.n_params(),
-        compression_ratio: model.compression_ratio(),
+        rel_error: model.error_against(&xv)?,
+        n_params: model.param_count(),
+        compression_ratio: model.compression(),
         iterations,
         seconds: times[times.len() / 2],
     };
     if let Some(out) = &args.output {
-        write_safetensors(out, &model.named(), &report)
+        write_safetensors(out, &model.named_parts(), &report)
             .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(report)
@@ -389,11 +319,15 @@ fn decompose_once<T: Scalar>(
             opts.n_iter_max = args.n_iter.unwrap_or(opts.n_iter_max);
             opts.tol = args.tol.unwrap_or(opts.tol);
             let fit = tnet_tucker::tucker(xv, &rank, &opts).context("Tucker decomposition")?;
-            (Model::Tucker(fit.tucker), fit.iterations)
+            (Box::new(fit.tucker) as Model<T>, fit.iterations)
         }
         Method::Cp => {
-            let Some(&[rank]) = args.rank.as_ref().map(|r| r.as_slice()) else {
-                bail!("cp needs --rank R (one integer)")
+            let rank = match (args.rank.as_ref().map(|r| r.as_slice()), args.compression) {
+                (_, Some(c)) => {
+                    tnet_cp::rank_for_compression(xv.shape(), c).context("choosing the CP rank")?
+                }
+                (Some(&[rank]), None) => rank,
+                _ => bail!("cp needs --rank R (one integer) or --compression X"),
             };
             let mut opts = tnet_cp::ParafacOptions::<T> {
                 seed,
@@ -406,20 +340,21 @@ fn decompose_once<T: Scalar>(
             opts.n_iter_max = args.n_iter.unwrap_or(opts.n_iter_max);
             opts.tol = args.tol.unwrap_or(opts.tol);
             let fit = tnet_cp::parafac(xv, rank, &opts).context("CP decomposition")?;
-            (Model::Cp(fit.cp), fit.iterations)
+            (Box::new(fit.cp) as Model<T>, fit.iterations)
         }
         Method::Tt => {
-            let rank = match (&args.rank, args.eps) {
-                (r, Some(eps)) => tnet_tt::TtRank::Accuracy {
+            let rank = match (&args.rank, args.eps, args.compression) {
+                (_, _, Some(c)) => tnet_tt::TtRank::Compression(c),
+                (r, Some(eps), None) => tnet_tt::TtRank::Accuracy {
                     eps,
                     max_rank: r.as_ref().map(|r| r[0]),
                 },
-                (Some(r), None) if r.len() == 1 => tnet_tt::TtRank::Max(r[0]),
-                (Some(r), None) => tnet_tt::TtRank::Ranks(r.to_vec()),
-                (None, None) => bail!("tt needs --rank or --eps"),
+                (Some(r), None, None) if r.len() == 1 => tnet_tt::TtRank::Max(r[0]),
+                (Some(r), None, None) => tnet_tt::TtRank::Ranks(r.to_vec()),
+                (None, None, None) => bail!("tt needs --rank, --eps or --compression"),
             };
             (
-                Model::Tt(tnet_tt::tensor_train(xv, &rank).context("TT decomposition")?),
+                Box::new(tnet_tt::tensor_train(xv, &rank).context("TT decomposition")?) as Model<T>,
                 0,
             )
         }

@@ -32,7 +32,7 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn tucker_json_and_safetensors() {
-    let dir = temp_dir("tucker");
+    let (_dir_guard, dir) = temp_dir("tucker");
     let mut rng = SeededRng::new(1);
     let x = random_tucker::<f64>(&[10, 9, 8], &[3, 4, 2], &mut rng).tensor;
     let input = dir.join("x.npy");
@@ -69,7 +69,7 @@ fn tucker_json_and_safetensors() {
 
 #[test]
 fn cp_and_tt_in_f32() {
-    let dir = temp_dir("cptt");
+    let (_dir_guard, dir) = temp_dir("cptt");
     let mut rng = SeededRng::new(2);
     let x = random_cp::<f32>(&[8, 7, 6], 2, &mut rng).tensor;
     let input = dir.join("x.npy");
@@ -129,9 +129,54 @@ fn cp_and_tt_in_f32() {
     assert_eq!(v["rank"], serde_json::json!([1, 2, 2, 1]));
 }
 
+/// CP and TT take a compression ratio as Tucker does: the largest ranks within
+/// `prod(I) / ratio` parameters, here worked out by hand for a 10 x 12 x 14 tensor (1680).
+#[test]
+fn cp_and_tt_reach_a_compression() {
+    let (_dir_guard, dir) = temp_dir("compression");
+    let mut rng = SeededRng::new(4);
+    let x = random_tucker::<f64>(&[10, 12, 14], &[3, 3, 3], &mut rng).tensor;
+    let input = dir.join("x.npy");
+    save(&input, &x);
+    let run = |method: &str| {
+        json(&tnet(&[
+            "decompose",
+            method,
+            input.to_str().unwrap(),
+            "--compression",
+            "10",
+            "--json",
+        ]))
+    };
+    // CP: one rank costs 1 + 36 parameters; 168 / 37 -> rank 4.
+    let v = run("cp");
+    assert_eq!(v["rank"], serde_json::json!([4]));
+    assert!(v["compression_ratio"].as_f64().unwrap() >= 10.0);
+    // TT: (1,r1,r2,1) costs 10 r1 + 12 r1 r2 + 14 r2 <= 168. Uniform 3 costs 180, uniform 2
+    // 96; then single bonds, the smallest first: r1 = 3 (130), r2 = 3 (180, no), r1 = 4
+    // (164), then neither r2 = 3 (226) nor r1 = 5 (198) fits.
+    let v = run("tt");
+    let ranks: Vec<usize> = serde_json::from_value(v["rank"].clone()).unwrap();
+    let params = 10 * ranks[1] + 12 * ranks[1] * ranks[2] + 14 * ranks[2];
+    assert!(params <= 168, "{ranks:?}");
+    assert_eq!(ranks, vec![1, 4, 2, 1]);
+    assert!(v["compression_ratio"].as_f64().unwrap() >= 10.0);
+    let e = stderr(&tnet(&[
+        "decompose",
+        "cp",
+        input.to_str().unwrap(),
+        "--compression",
+        "100",
+    ]));
+    assert!(
+        e.contains("out of reach") && e.contains("CP rank 1 gives"),
+        "{e}"
+    );
+}
+
 #[test]
 fn fortran_ordered_input_gives_the_same_result() {
-    let dir = temp_dir("fortran");
+    let (_dir_guard, dir) = temp_dir("fortran");
     let mut rng = SeededRng::new(3);
     let x = random_tucker::<f64>(&[6, 5, 4], &[2, 2, 2], &mut rng).tensor;
     let c_path = dir.join("c.npy");
@@ -165,7 +210,7 @@ fn fortran_ordered_input_gives_the_same_result() {
 
 #[test]
 fn bad_input_gets_a_clear_error() {
-    let dir = temp_dir("errors");
+    let (_dir_guard, dir) = temp_dir("errors");
     let mut rng = SeededRng::new(4);
     let x = random_tucker::<f64>(&[6, 5, 4], &[2, 2, 2], &mut rng).tensor;
     let input = dir.join("x.npy");

@@ -34,7 +34,7 @@ fn write_gt(dir: &std::path::Path, n: usize) -> PathBuf {
 
 #[test]
 fn json_line_with_the_hand_computed_values() {
-    let dir = temp_dir("json");
+    let (_dir_guard, dir) = temp_dir("json");
     let gt = write_gt(&dir, 2);
     // 0-based predictions at (100, 100): perfect, except sample 1's left wrist 16 px off (> 0.5).
     let mut pred = Array3::<f64>::from_elem((2, 16, 2), 100.0);
@@ -118,7 +118,7 @@ fn json_line_with_the_hand_computed_values() {
 
 #[test]
 fn wrong_shapes_and_files_are_named() {
-    let dir = temp_dir("errors");
+    let (_dir_guard, dir) = temp_dir("errors");
     let gt = write_gt(&dir, 2);
     let pred = Array3::<f64>::zeros((3, 16, 2));
     let npy = dir.join("three.npy");

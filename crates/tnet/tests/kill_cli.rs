@@ -61,7 +61,7 @@ fn params(path: &Path) -> Vec<(String, Vec<f32>)> {
 
 #[test]
 fn kill_9_never_corrupts_checkpoints_and_resume_is_bit_identical() {
-    let dir = temp_dir("kill");
+    let (_dir_guard, dir) = temp_dir("kill");
     let data = dir.join("data");
     // The uninterrupted reference (it also makes the data set, so the trials only train).
     let reference = dir.join("reference");
@@ -106,5 +106,4 @@ fn kill_9_never_corrupts_checkpoints_and_resume_is_bit_identical() {
             "trial {trial}: resumed parameters differ from the uninterrupted run"
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -60,7 +60,7 @@ fn has_number(cell: &str) -> bool {
 
 #[test]
 fn quick_study_runs_the_grid_and_writes_every_table() {
-    let dir = temp_dir("study");
+    let (_dir_guard, dir) = temp_dir("study");
     let out = dir.join("out");
     let args = tiny(&out, &dir);
     let o = run(&args);
@@ -197,5 +197,4 @@ fn quick_study_runs_the_grid_and_writes_every_table() {
         1,
         "{err}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -45,7 +45,7 @@ fn tiny_args(data: &Path) -> Vec<String> {
 fn dense_run() -> &'static (PathBuf, PathBuf) {
     static RUN: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     RUN.get_or_init(|| {
-        let dir = temp_dir("dense-run");
+        let (_dir_guard, dir) = temp_dir("dense-run");
         let data = dir.join("data");
         let run = dir.join("run");
         let _ = std::fs::remove_dir_all(&run);
@@ -102,7 +102,7 @@ fn eval_prints_the_table_and_json() {
 #[test]
 fn predict_writes_json_and_a_png_of_the_input_size() {
     let (run, data) = dense_run();
-    let out = temp_dir("predict");
+    let (_out_guard, out) = temp_dir("predict");
     let img = data.join("images").join("valid_000000.jpg");
     assert!(img.is_file());
     let o = tnet(&[
@@ -140,7 +140,8 @@ fn predict_writes_json_and_a_png_of_the_input_size() {
 #[test]
 fn compress_then_fine_tune() {
     let (run, data) = dense_run();
-    let out = temp_dir("compress").join("tucker.safetensors");
+    let (_out_guard, out) = temp_dir("compress");
+    let out = out.join("tucker.safetensors");
     let o = tnet(&[
         "compress",
         "--checkpoint",
@@ -163,7 +164,8 @@ fn compress_then_fine_tune() {
         .parse()
         .unwrap();
     assert!(err < 1e-3, "{text}");
-    let ft = temp_dir("finetune").join("run");
+    let (_ft_guard, ft) = temp_dir("finetune");
+    let ft = ft.join("run");
     let _ = std::fs::remove_dir_all(&ft);
     let mut args: Vec<String> = vec![
         "train".into(),
@@ -181,6 +183,7 @@ fn compress_then_fine_tune() {
     let o = tnet(&refs);
     assert!(o.status.success(), "{}", stderr(&o));
     // A checkpoint of another network cannot initialize this one.
+    let (_ft2_guard, ft2) = temp_dir("finetune2");
     let mut args: Vec<String> = vec![
         "train".into(),
         "--param".into(),
@@ -190,7 +193,7 @@ fn compress_then_fine_tune() {
         "--init-from".into(),
         out.display().to_string(),
         "--run-dir".into(),
-        temp_dir("finetune2").join("run").display().to_string(),
+        ft2.join("run").display().to_string(),
     ];
     args.extend(tiny_args(data));
     let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
@@ -219,7 +222,7 @@ fn bad_input_gets_one_line_errors() {
         assert!(e.trim().lines().last().unwrap().starts_with("error"), "{e}");
         assert!(!e.contains("panicked"), "{e}");
     };
-    let dir = temp_dir("bad-input");
+    let (_dir_guard, dir) = temp_dir("bad-input");
     // Missing data folder.
     one_line(
         &tnet(&[

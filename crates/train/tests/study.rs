@@ -107,8 +107,8 @@ fn settings(data: &Path) -> StudySettings {
 
 #[test]
 fn an_interrupted_study_resumes_where_it_stopped() {
-    let dir = std::env::temp_dir().join(format!("tnet-study-resume-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let guard = tempfile::tempdir().unwrap();
+    let dir = guard.path().to_path_buf();
     let stop = Arc::new(AtomicBool::new(true));
     let opts = StudyOptions {
         out: dir.join("out"),
@@ -137,7 +137,6 @@ fn an_interrupted_study_resumes_where_it_stopped() {
     assert_eq!(log.lines().count(), 1);
     assert!(log.contains("\"step\":2"), "{log}");
     assert!(second.report.unwrap().is_file());
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

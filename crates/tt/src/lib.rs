@@ -14,10 +14,12 @@
 //! assert!(rel < 1e-10);
 //! ```
 
+pub mod budget;
 mod rounding;
 mod tt_svd;
 mod tt_tensor;
 
+pub use budget::{ranks_for_compression, tt_params};
 pub use tt_svd::{TtRank, tensor_train};
 pub use tt_tensor::TtTensor;
 

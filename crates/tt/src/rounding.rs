@@ -13,7 +13,7 @@ impl<T: Scalar> TtTensor<T> {
     /// truncated SVDs drop at most `eps ||X|| / sqrt(N - 1)` each.
     pub fn round(&self, rank: &TtRank) -> Result<TtTensor<T>, TensorError> {
         let order = self.cores.len();
-        let (caps, eps) = rank.bounds(order)?;
+        let (caps, eps) = rank.bounds(&self.shape())?;
         let mut cores: Vec<Array3<T>> = self.cores.clone();
         // Right-to-left orthogonalization: G_k = R^T Q^T with Q from QR of G_k^T.
         for k in (1..order).rev() {

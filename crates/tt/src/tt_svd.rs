@@ -17,12 +17,20 @@ pub enum TtRank {
     /// The smallest ranks with `||X - TT|| <= eps ||X||` (Oseledets' TT-SVD: each of the
     /// `N - 1` truncations drops at most `eps ||X|| / sqrt(N - 1)`), optionally capped.
     Accuracy { eps: f64, max_rank: Option<usize> },
+    /// At least this compression ratio (`prod(I) / n_params >= ratio`): the ranks of
+    /// [`ranks_for_compression`](crate::ranks_for_compression) for the tensor's shape.
+    Compression(f64),
 }
 
 impl TtRank {
-    /// Checked upper bounds on the `N + 1` ranks and the accuracy, if any.
-    pub(crate) fn bounds(&self, order: usize) -> Result<(Vec<usize>, Option<f64>), TensorError> {
+    /// Checked upper bounds on the `N + 1` ranks and the accuracy, if any, for a tensor of
+    /// `shape`.
+    pub(crate) fn bounds(&self, shape: &[usize]) -> Result<(Vec<usize>, Option<f64>), TensorError> {
+        let order = shape.len();
         match self {
+            TtRank::Compression(ratio) => {
+                Ok((crate::budget::ranks_for_compression(shape, *ratio)?, None))
+            }
             TtRank::Max(r) => {
                 if *r == 0 {
                     return Err(TensorError::BadRank {
@@ -120,7 +128,7 @@ fn tensor_train_impl<T: Scalar>(
 ) -> Result<TtTensor<T>, TensorError> {
     let norm_x = check_tensor_norm(x)?;
     let order = x.ndim();
-    let (caps, eps) = rank.bounds(order)?;
+    let (caps, eps) = rank.bounds(x.shape())?;
     let x = x.as_standard_layout();
     let shape = x.shape().to_vec();
     let delta2 = eps.map(|e| {

@@ -74,3 +74,31 @@ impl<T: Scalar> TtTensor<T> {
         self.shape().iter().map(|&i| i as f64).product::<f64>() / self.n_params() as f64
     }
 }
+
+impl<T: Scalar> tnet_tensor::Factorized<T> for TtTensor<T> {
+    fn method(&self) -> &'static str {
+        "tt"
+    }
+    fn full_shape(&self) -> Vec<usize> {
+        self.shape()
+    }
+    fn rank(&self) -> Vec<usize> {
+        self.ranks()
+    }
+    fn reconstruct(&self) -> ArrayD<T> {
+        self.to_tensor()
+    }
+    fn param_count(&self) -> usize {
+        self.n_params()
+    }
+    fn error_against(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
+        self.relative_error(x)
+    }
+    fn named_parts(&self) -> Vec<(String, ndarray::ArrayViewD<'_, T>)> {
+        self.cores
+            .iter()
+            .enumerate()
+            .map(|(k, c)| (format!("core.{k}"), c.view().into_dyn()))
+            .collect()
+    }
+}

@@ -20,7 +20,9 @@ mod tucker_tensor;
 pub use hooi::{
     PartialTucker, TuckerFit, TuckerInit, TuckerOptions, hosvd, partial_tucker, tucker,
 };
-pub use rank::{TuckerRank, ranks_for_compression, tensorly_fraction_ranks, tucker_params};
+pub use rank::{
+    TuckerRank, ranks_for_compression, tensorly_fraction_ranks, tucker_flops, tucker_params,
+};
 pub use tucker_tensor::TuckerTensor;
 
 pub use tnet_tensor::TensorError;

@@ -85,6 +85,22 @@ pub fn tucker_params(shape: &[usize], ranks: &[usize]) -> usize {
     ranks.iter().product::<usize>() + shape.iter().zip(ranks).map(|(i, r)| i * r).sum::<usize>()
 }
 
+/// FLOPs of a Tucker reconstruction by mode products from the core, least expanding first (as
+/// `tnet-tensor` orders them).
+pub fn tucker_flops(shape: &[usize], ranks: &[usize]) -> f64 {
+    let shape: Vec<f64> = shape.iter().map(|&v| v as f64).collect();
+    let mut cur: Vec<f64> = ranks.iter().map(|&r| r as f64).collect();
+    let mut order: Vec<usize> = (0..shape.len()).collect();
+    order.sort_by(|&a, &b| (shape[a] / cur[a]).total_cmp(&(shape[b] / cur[b])));
+    let mut flops = 0.0;
+    for m in order {
+        let size: f64 = cur.iter().product();
+        flops += 2.0 * size * shape[m];
+        cur[m] = shape[m];
+    }
+    flops
+}
+
 /// Ranks for at least the compression `ratio`, as close to it as integer ranks allow: first
 /// `r_k = max(1, round(I_k x))` (TensorLy's shape of rule) with the largest common `x` within
 /// the parameter budget, then single ranks grown (the one lowest relative to its mode first)

@@ -12,9 +12,9 @@ pub fn tnet(args: &[&str]) -> Output {
         .expect("tnet runs")
 }
 
-/// A fresh folder for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tnet-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh folder for one test, removed when the guard drops.
+pub fn temp_dir(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::Builder::new().prefix(name).tempdir().unwrap();
+    let d = t.path().to_path_buf();
+    (t, d)
 }
