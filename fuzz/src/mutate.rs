@@ -86,7 +86,9 @@ fn mutate_once(b: &mut Vec<u8>, rng: &mut Rng) {
         5 => b.truncate(at),
         6 => replace_number(b, at, rng),
         _ => {
-            let bytes: Vec<u8> = (0..1 + rng.below(16)).map(|_| rng.next_u64() as u8).collect();
+            let bytes: Vec<u8> = (0..1 + rng.below(16))
+                .map(|_| rng.next_u64() as u8)
+                .collect();
             b.splice(at..at, bytes);
         }
     }

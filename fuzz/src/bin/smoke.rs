@@ -70,7 +70,9 @@ fn write_decimal(slot: &mut [u8], mut v: usize) {
 }
 
 fn corpus(name: &str) -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus").join(name);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(name);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|e| e.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
