@@ -60,7 +60,7 @@ pub fn checkpoint(data: &[u8]) {
 }
 
 pub fn image(data: &[u8]) {
-    let _ = image::load_from_memory(data);
+    let _ = tnet_data::image_file::decode_image(data);
 }
 
 /// Every target by name.

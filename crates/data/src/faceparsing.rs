@@ -88,9 +88,7 @@ pub fn read_face_split(data_dir: &Path, split_file: &Path) -> Result<Vec<FaceIte
 }
 
 fn gray(path: &Path) -> Result<Array2<u8>, DataError> {
-    let img = image::open(path)
-        .map_err(|e| DataError::Invalid(format!("{}: cannot decode: {e}", path.display())))?
-        .into_luma8();
+    let img = crate::image_file::open_image(path)?.into_luma8();
     let (w, h) = (img.width() as usize, img.height() as usize);
     Array2::from_shape_vec((h, w), img.into_raw())
         .map_err(|e| DataError::Invalid(format!("{}: {e}", path.display())))

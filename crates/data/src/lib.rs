@@ -6,6 +6,7 @@
 mod error;
 pub mod faceparsing;
 pub mod heatmap;
+pub mod image_file;
 pub mod mat;
 pub mod mpii;
 pub mod pose_loader;

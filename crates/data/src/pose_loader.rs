@@ -142,9 +142,7 @@ impl PoseDataset {
 
 /// Decodes an image file to RGB, naming the file on failure.
 pub fn decode_rgb(path: &Path) -> Result<ndarray::Array3<u8>, DataError> {
-    let img = image::open(path)
-        .map_err(|e| DataError::Invalid(format!("{}: cannot decode image: {e}", path.display())))?
-        .into_rgb8();
+    let img = crate::image_file::open_image(path)?.into_rgb8();
     let (w, h) = (img.width() as usize, img.height() as usize);
     ndarray::Array3::from_shape_vec((h, w, 3), img.into_raw())
         .map_err(|e| DataError::Invalid(format!("{}: {e}", path.display())))

@@ -2,6 +2,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::budget;
+use crate::names::Preset;
 
 /// A configuration that cannot build a network, with what is allowed.
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -29,6 +30,8 @@ pub enum ConfigError {
         expected: usize,
         got: usize,
     },
+    #[error("{0}")]
+    Spec(String),
     #[error("compression {0} cannot be reached: {1}")]
     Compression(f64, String),
     #[error("{what} is {got}, above the largest this implementation takes ({most})")]
@@ -143,14 +146,6 @@ impl Resolved {
             Resolved::LayerTucker { .. } | Resolved::LayerCp { .. } | Resolved::LayerTt { .. }
         )
     }
-}
-
-/// Presets of the issue: `mpii` (2 stacks, features 128, input 256) and `small` (1 stack,
-/// features 32, input 128, the CPU default); both depth 4, b_depth 2, 16 joints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Preset {
-    Mpii,
-    Small,
 }
 
 /// Names of the 8 tensor modes.

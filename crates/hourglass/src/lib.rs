@@ -47,16 +47,17 @@ mod config;
 pub mod cpu;
 mod kernels;
 pub mod loss;
+mod names;
 mod network;
 pub mod ops;
 mod params;
 
 pub use batch_norm::{BN_EPS, BN_MOMENTUM, BatchNorm2d};
 pub use config::{
-    ConfigError, Head, HourglassConfig, LayerKind, MODE_NAMES, Parametrization, Path, Preset,
-    Resolved,
+    ConfigError, Head, HourglassConfig, LayerKind, MODE_NAMES, Parametrization, Path, Resolved,
 };
 pub use kernels::{KernelMode, Kernels};
+pub use names::{ParamName, Preset, RankSpec};
 pub use network::{NetOptions, TNet, init_tensor};
 pub use params::{ParamStore, Role, kaiming_conv};
 pub use tnet_factorized::{FactorizedTensor, PartScale};

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
+use tnet_hourglass::{HourglassConfig, ParamName, Parametrization, RankSpec};
 use tnet_train::config::Task;
 use tnet_train::data::{face_data, pose_data};
 use tnet_train::eval::{validate_faces, validate_pose};
@@ -12,27 +13,21 @@ use tnet_train::model_io::{CompressTo, compress, load_model, save_compressed};
 
 use crate::device::parse_device;
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Target {
-    Tucker,
-    Cp,
-    Tt,
-}
-
 #[derive(Debug, Args)]
 pub struct CompressArgs {
     /// A dense run's checkpoint (RUN/best.safetensors) or the run folder.
     #[arg(long)]
     checkpoint: PathBuf,
+    /// tucker, cp or tt.
     #[arg(long, value_enum)]
-    param: Target,
+    param: ParamName,
     /// Tucker: 8 ranks; TT: 9 (1, r1, .., r7, 1).
     #[arg(long, value_delimiter = ',')]
     ranks: Option<Vec<usize>>,
-    /// CP rank.
+    /// CP rank (or one TT rank for every inner bond, clamped).
     #[arg(long)]
     rank: Option<usize>,
-    /// Tucker: ranks reaching at least this compression.
+    /// Ranks reaching at least this compression of the tensor.
     #[arg(long)]
     compression: Option<f64>,
     /// Output checkpoint (default: beside the input, compressed-<param>.safetensors).
@@ -45,6 +40,36 @@ pub struct CompressArgs {
     device: String,
 }
 
+/// What the dense tensor is decomposed into: `--param` with its ranks, sized by the network.
+fn target(args: &CompressArgs, cfg: &HourglassConfig) -> Result<CompressTo> {
+    let spec = RankSpec {
+        ranks: args.ranks.clone(),
+        rank: args.rank,
+        compression: args.compression,
+    };
+    let shape = cfg.tensor_shape();
+    let param = args
+        .param
+        .parametrization(&spec, cfg)
+        .context("--param with --ranks / --rank / --compression")?;
+    Ok(match param {
+        Parametrization::Tucker(r) => CompressTo::Tucker(r),
+        Parametrization::TuckerCompression(c) => CompressTo::TuckerCompression(c),
+        Parametrization::Cp(r) => CompressTo::Cp(r),
+        Parametrization::CpCompression(c) => CompressTo::Cp(
+            tnet_cp::rank_for_compression(&shape, c).context("choosing the CP rank")?,
+        ),
+        Parametrization::Tt(r) => CompressTo::Tt(r),
+        Parametrization::TtCompression(c) => CompressTo::Tt(
+            tnet_tt::ranks_for_compression(&shape, c).context("choosing the TT ranks")?,
+        ),
+        _ => bail!(
+            "--param {}: a dense network's tensor is compressed into tucker, cp or tt",
+            args.param
+        ),
+    })
+}
+
 pub fn run(args: &CompressArgs) -> Result<()> {
     let device = parse_device(&args.device)?;
     let ckpt = if args.checkpoint.is_dir() {
@@ -52,22 +77,9 @@ pub fn run(args: &CompressArgs) -> Result<()> {
     } else {
         args.checkpoint.clone()
     };
-    let to = match (args.param, &args.ranks, args.rank, args.compression) {
-        (Target::Tucker, Some(r), None, None) => CompressTo::Tucker(r.clone()),
-        (Target::Tucker, None, None, Some(c)) => CompressTo::TuckerCompression(c),
-        (Target::Cp, None, Some(r), None) => CompressTo::Cp(r),
-        (Target::Tt, Some(r), None, None) => CompressTo::Tt(r.clone()),
-        (Target::Tt, None, Some(r), None) => {
-            CompressTo::Tt([vec![1], vec![r; 7], vec![1]].concat())
-        }
-        (Target::Tucker, ..) => {
-            bail!("--param tucker needs exactly one of --ranks r1,..,r8 or --compression X")
-        }
-        (Target::Cp, ..) => bail!("--param cp needs --rank R"),
-        (Target::Tt, ..) => bail!("--param tt needs --ranks 1,r1,..,r7,1 or --rank R"),
-    };
     let (dense, meta) =
         load_model(&ckpt, &device).with_context(|| format!("loading {}", ckpt.display()))?;
+    let to = target(args, dense.config())?;
     let (net, report) = compress(&dense, &meta, &to, &device).context("compressing")?;
     println!(
         "{:?}: {} -> {} parameters in the tensor ({:.2}x compression); relative error of the tensor {:.4}",
@@ -123,7 +135,7 @@ pub fn run(args: &CompressArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| {
         ckpt.with_file_name(format!(
             "compressed-{}.safetensors",
-            format!("{:?}", args.param).to_lowercase()
+            args.param
         ))
     });
     save_compressed(&out, &net, &report, metric)
@@ -143,7 +155,7 @@ pub fn run(args: &CompressArgs) -> Result<()> {
     println!(
         "wrote {}; fine-tune it with: tnet train --param {} {rank_args} --init-from {}",
         out.display(),
-        format!("{:?}", m.param).to_lowercase(),
+        m.param,
         out.display()
     );
     Ok(())

@@ -157,7 +157,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     eprintln!(
         "training {:?} on {} data ({}), {:?}: {} parameters in the tensor ({:.2}x compression), {} in total; run folder {}",
         cfg.task,
-        format!("{:?}", cfg.data.kind).to_lowercase(),
+        cfg.data.kind,
         cfg.data_dir().display(),
         net_cfg.param,
         net_cfg.param_count(),
@@ -223,10 +223,5 @@ fn default_run_dir(cfg: &TrainConfig) -> PathBuf {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let task = match cfg.task {
-        Task::Pose => "pose",
-        Task::Faceseg => "faceseg",
-    };
-    let param = format!("{:?}", cfg.model.param).to_lowercase();
-    PathBuf::from("runs").join(format!("{secs}-{task}-{param}"))
+    PathBuf::from("runs").join(format!("{secs}-{}-{}", cfg.task, cfg.model.param))
 }

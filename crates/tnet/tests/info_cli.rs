@@ -53,5 +53,12 @@ fn bad_configurations_are_refused_clearly() {
         "{msg}"
     );
     let e = tnet(&["info", "--param", "cp"]);
-    assert!(String::from_utf8_lossy(&e.stderr).contains("--rank R"));
+    let msg = String::from_utf8_lossy(&e.stderr);
+    assert!(
+        !e.status.success() && msg.contains("cp takes exactly one of rank or compression"),
+        "{msg}"
+    );
+    let e = tnet(&["info", "--param", "layer_tucker"]);
+    let msg = String::from_utf8_lossy(&e.stderr);
+    assert!(!e.status.success() && msg.contains("layer-tucker"), "{msg}");
 }

@@ -41,14 +41,15 @@ fn tiny_args(data: &Path) -> Vec<String> {
     .collect()
 }
 
-/// One tiny dense run shared by the tests of this file: (run folder, data folder).
+/// One tiny dense run shared by the tests of this file: (run folder, data folder), in cargo's
+/// scratch folder for integration tests (it outlives each test, and is remade every run).
 fn dense_run() -> &'static (PathBuf, PathBuf) {
     static RUN: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     RUN.get_or_init(|| {
-        let (_dir_guard, dir) = temp_dir("dense-run");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("train-cli-dense-run");
+        let _ = std::fs::remove_dir_all(&dir);
         let data = dir.join("data");
         let run = dir.join("run");
-        let _ = std::fs::remove_dir_all(&run);
         let mut args: Vec<String> = vec![
             "train".into(),
             "--param".into(),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use tnet_hourglass::{Head, HourglassConfig, LayerKind, Parametrization, Preset};
+use tnet_hourglass::{Head, HourglassConfig, Parametrization, RankSpec};
 
 use crate::optim::OptimizerConfig;
 
@@ -97,28 +97,7 @@ impl Precision {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PresetName {
-    Small,
-    Mpii,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ParamName {
-    Dense,
-    Tucker,
-    Cp,
-    Tt,
-    /// The layer-by-layer baseline: each 3x3 kernel its own Tucker / CP / TT tensor.
-    #[serde(rename = "layer-tucker")]
-    LayerTucker,
-    #[serde(rename = "layer-cp")]
-    LayerCp,
-    #[serde(rename = "layer-tt")]
-    LayerTt,
-}
+pub use tnet_hourglass::{ParamName, Preset};
 
 /// How the optimizer treats the parts of a factorized kernel tensor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,7 +123,7 @@ impl std::fmt::Display for PartLr {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    pub preset: PresetName,
+    pub preset: Preset,
     pub stacks: Option<usize>,
     pub features: Option<usize>,
     pub param: ParamName,
@@ -368,86 +347,32 @@ impl TrainConfig {
     /// The network this configuration trains.
     pub fn network(&self) -> Result<HourglassConfig, ConfigError> {
         let m = &self.model;
-        let base = HourglassConfig::preset(match m.preset {
-            PresetName::Small => Preset::Small,
-            PresetName::Mpii => Preset::Mpii,
-        })
-        .map_err(|e| ConfigError::Invalid(format!("model.preset: {e}")))?;
+        let model_err = |e: tnet_hourglass::ConfigError| ConfigError::Invalid(format!("model: {e}"));
+        let base = HourglassConfig::preset(m.preset)
+            .map_err(|e| ConfigError::Invalid(format!("model.preset: {e}")))?;
         let head = match self.task {
             Task::Pose => base.head,
             Task::Faceseg => Head::Segmentation {
                 classes: tnet_data::faceparsing::N_CLASSES,
             },
         };
-        let param = match (m.param, &m.ranks, m.rank, m.compression) {
-            (ParamName::Dense, None, None, None) => Parametrization::Dense,
-            (ParamName::Dense, ..) => {
-                return Err(ConfigError::Invalid(
-                    "model.ranks / model.rank / model.compression do not apply to model.param = \"dense\"".into(),
-                ));
-            }
-            (ParamName::Tucker, Some(r), None, None) => Parametrization::Tucker(r.clone()),
-            (ParamName::Tucker, None, None, Some(c)) => Parametrization::TuckerCompression(c),
-            (ParamName::Tucker, ..) => {
-                return Err(ConfigError::Invalid(
-                    "model.param = \"tucker\" needs exactly one of model.ranks (8) or model.compression".into(),
-                ));
-            }
-            (ParamName::Cp, None, Some(r), None) => Parametrization::Cp(r),
-            (ParamName::Cp, None, None, Some(c)) => Parametrization::CpCompression(c),
-            (ParamName::Cp, ..) => {
-                return Err(ConfigError::Invalid(
-                    "model.param = \"cp\" needs exactly one of model.rank or model.compression"
-                        .into(),
-                ));
-            }
-            (ParamName::Tt, Some(r), None, None) => Parametrization::Tt(r.clone()),
-            (ParamName::Tt, None, Some(r), None) => {
-                Parametrization::Tt(sized(&base, m, r)?.tt_uniform_ranks(r))
-            }
-            (ParamName::Tt, None, None, Some(c)) => Parametrization::TtCompression(c),
-            (ParamName::Tt, ..) => {
-                return Err(ConfigError::Invalid(
-                    "model.param = \"tt\" needs exactly one of model.ranks (9), model.rank or model.compression".into(),
-                ));
-            }
-            (ParamName::LayerTucker, Some(r), None, None) => {
-                Parametrization::LayerTucker(r.clone())
-            }
-            (ParamName::LayerCp, None, Some(r), None) => Parametrization::LayerCp(r),
-            (ParamName::LayerTt, Some(r), None, None) => Parametrization::LayerTt(r.clone()),
-            (ParamName::LayerTt, None, Some(r), None) => {
-                Parametrization::LayerTt(sized(&base, m, r)?.layer_tt_uniform_ranks(r))
-            }
-            (
-                kind @ (ParamName::LayerTucker | ParamName::LayerCp | ParamName::LayerTt),
-                None,
-                None,
-                Some(c),
-            ) => {
-                let kind = match kind {
-                    ParamName::LayerTucker => LayerKind::Tucker,
-                    ParamName::LayerCp => LayerKind::Cp,
-                    _ => LayerKind::Tt,
-                };
-                Parametrization::LayerCompression(kind, c)
-            }
-            (ParamName::LayerTucker | ParamName::LayerCp | ParamName::LayerTt, ..) => {
-                return Err(ConfigError::Invalid(
-                    "model.param = \"layer-*\" needs exactly one of model.compression, model.ranks (layer-tucker: 4, layer-tt: 5) or model.rank (layer-cp, layer-tt)".into(),
-                ));
-            }
-        };
-        HourglassConfig::new(
+        let dense = HourglassConfig::new(
             m.stacks.unwrap_or(base.n_stacks),
             base.hg_depth,
             base.b_depth,
             m.features.unwrap_or(base.features),
             head,
             base.input_size,
-            param,
+            Parametrization::Dense,
         )
-        .map_err(|e| ConfigError::Invalid(format!("model: {e}")))
+        .map_err(model_err)?;
+        let spec = RankSpec {
+            ranks: m.ranks.clone(),
+            rank: m.rank,
+            compression: m.compression,
+        };
+        let param = m.param.parametrization(&spec, &dense).map_err(model_err)?;
+        dense.with_param(param).map_err(model_err)
     }
 
     /// The configuration as TOML (written into each run folder).
@@ -464,30 +389,6 @@ impl TrainConfig {
             })
         })
     }
-}
-
-/// The dense network of this size (for clamping a uniform TT `rank` `r` to its tensor).
-fn sized(
-    base: &HourglassConfig,
-    m: &ModelConfig,
-    r: usize,
-) -> Result<HourglassConfig, ConfigError> {
-    let sized = HourglassConfig::new(
-        m.stacks.unwrap_or(base.n_stacks),
-        base.hg_depth,
-        base.b_depth,
-        m.features.unwrap_or(base.features),
-        base.head,
-        base.input_size,
-        Parametrization::Dense,
-    )
-    .map_err(|e| ConfigError::Invalid(format!("model: {e}")))?;
-    if r == 0 {
-        return Err(ConfigError::Invalid(
-            "model.rank: must be at least 1".into(),
-        ));
-    }
-    Ok(sized)
 }
 
 /// toml's messages span lines (with a source excerpt): keep them to one.

@@ -475,7 +475,7 @@ pub fn write_report(
         } else {
             "face parsing"
         },
-        format!("{:?}", s.data).to_lowercase()
+        s.data
     );
     let _ = writeln!(
         w,
