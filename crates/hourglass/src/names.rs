@@ -102,7 +102,9 @@ impl ParamName {
             ParamName::Dense => "no ranks and no compression",
             ParamName::Tucker => "exactly one of ranks (8 values) or compression",
             ParamName::Cp => "exactly one of rank or compression",
-            ParamName::Tt => "exactly one of ranks (9 values, 1 first and last), rank or compression",
+            ParamName::Tt => {
+                "exactly one of ranks (9 values, 1 first and last), rank or compression"
+            }
             ParamName::LayerTucker => "exactly one of ranks (4 values) or compression",
             ParamName::LayerCp => "exactly one of rank or compression",
             ParamName::LayerTt => {
@@ -120,7 +122,9 @@ impl ParamName {
     ) -> Result<Parametrization, ConfigError> {
         use ParamName as P;
         if spec.rank == Some(0) {
-            return Err(ConfigError::Spec(format!("{self}: rank must be at least 1")));
+            return Err(ConfigError::Spec(format!(
+                "{self}: rank must be at least 1"
+            )));
         }
         Ok(match (self, &spec.ranks, spec.rank, spec.compression) {
             (P::Dense, None, None, None) => Parametrization::Dense,
@@ -140,8 +144,12 @@ impl ParamName {
             (P::LayerTucker, None, None, Some(c)) => {
                 Parametrization::LayerCompression(LayerKind::Tucker, c)
             }
-            (P::LayerCp, None, None, Some(c)) => Parametrization::LayerCompression(LayerKind::Cp, c),
-            (P::LayerTt, None, None, Some(c)) => Parametrization::LayerCompression(LayerKind::Tt, c),
+            (P::LayerCp, None, None, Some(c)) => {
+                Parametrization::LayerCompression(LayerKind::Cp, c)
+            }
+            (P::LayerTt, None, None, Some(c)) => {
+                Parametrization::LayerCompression(LayerKind::Tt, c)
+            }
             _ => {
                 return Err(ConfigError::Spec(format!(
                     "{self} takes {}",

@@ -132,12 +132,10 @@ pub fn run(args: &CompressArgs) -> Result<()> {
             }
         })
     };
-    let out = args.out.clone().unwrap_or_else(|| {
-        ckpt.with_file_name(format!(
-            "compressed-{}.safetensors",
-            args.param
-        ))
-    });
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| ckpt.with_file_name(format!("compressed-{}.safetensors", args.param)));
     save_compressed(&out, &net, &report, metric)
         .with_context(|| format!("writing {}", out.display()))?;
     let m = &report.config.model;

@@ -347,7 +347,8 @@ impl TrainConfig {
     /// The network this configuration trains.
     pub fn network(&self) -> Result<HourglassConfig, ConfigError> {
         let m = &self.model;
-        let model_err = |e: tnet_hourglass::ConfigError| ConfigError::Invalid(format!("model: {e}"));
+        let model_err =
+            |e: tnet_hourglass::ConfigError| ConfigError::Invalid(format!("model: {e}"));
         let base = HourglassConfig::preset(m.preset)
             .map_err(|e| ConfigError::Invalid(format!("model.preset: {e}")))?;
         let head = match self.task {
@@ -371,7 +372,11 @@ impl TrainConfig {
             rank: m.rank,
             compression: m.compression,
         };
-        let param = m.param.parametrization(&spec, &dense).map_err(model_err)?;
+        let param = m.param.parametrization(&spec, &dense).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "model.param with model.ranks / model.rank / model.compression: {e}"
+            ))
+        })?;
         dense.with_param(param).map_err(model_err)
     }
 
