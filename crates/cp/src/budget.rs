@@ -15,14 +15,9 @@ pub fn cp_flops(shape: &[usize], rank: usize) -> f64 {
 /// The largest CP rank whose parameters stay within `prod(I) / ratio` (so the compression is
 /// at least `ratio`); an error says what rank 1 reaches when even that is too large.
 pub fn rank_for_compression(shape: &[usize], ratio: f64) -> Result<usize, TensorError> {
-    if !(ratio.is_finite() && ratio >= 1.0) {
-        return Err(TensorError::Invalid(format!(
-            "compression ratio must be a number >= 1, got {ratio}"
-        )));
-    }
-    let total: f64 = shape.iter().map(|&s| s as f64).product();
+    let (budget, total) = tnet_tensor::compression_budget(shape, ratio)?;
     let per_rank = cp_params(shape, 1) as f64;
-    let rank = (total / ratio / per_rank).floor();
+    let rank = (budget / per_rank).floor();
     if rank < 1.0 {
         return Err(TensorError::Invalid(format!(
             "compression {ratio} is out of reach for shape {shape:?}: CP rank 1 gives {:.2}x",

@@ -77,33 +77,13 @@ impl<T: Scalar> CpTensor<T> {
     }
 }
 
-impl<T: Scalar> tnet_tensor::Factorized<T> for CpTensor<T> {
-    fn method(&self) -> &'static str {
-        "cp"
-    }
-    fn full_shape(&self) -> Vec<usize> {
-        self.shape()
-    }
+tnet_tensor::impl_factorized!(CpTensor, "cp", {
     fn rank(&self) -> Vec<usize> {
         vec![CpTensor::rank(self)]
     }
-    fn reconstruct(&self) -> ArrayD<T> {
-        self.to_tensor()
-    }
-    fn param_count(&self) -> usize {
-        self.n_params()
-    }
-    fn error_against(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
-        self.relative_error(x)
-    }
     fn named_parts(&self) -> Vec<(String, ndarray::ArrayViewD<'_, T>)> {
-        let factors = self
-            .factors
-            .iter()
-            .enumerate()
-            .map(|(k, f)| (format!("factor.{k}"), f.view().into_dyn()));
         std::iter::once(("weights".to_string(), self.weights.view().into_dyn()))
-            .chain(factors)
+            .chain(tnet_tensor::named_matrices("factor", &self.factors))
             .collect()
     }
-}
+});

@@ -28,3 +28,55 @@ pub trait Factorized<T: Scalar> {
     /// `factor.k`, `core.k`).
     fn named_parts(&self) -> Vec<(String, ArrayViewD<'_, T>)>;
 }
+
+/// The parameter budget `prod(shape) / ratio` of a compression `ratio` (a number >= 1), and
+/// `prod(shape)`.
+pub fn compression_budget(shape: &[usize], ratio: f64) -> Result<(f64, f64), TensorError> {
+    if !(ratio.is_finite() && ratio >= 1.0) {
+        return Err(TensorError::Invalid(format!(
+            "compression ratio must be a number >= 1, got {ratio}"
+        )));
+    }
+    let total: f64 = shape.iter().map(|&s| s as f64).product();
+    Ok((total / ratio, total))
+}
+
+/// The parts `prefix.0`, `prefix.1`, .. of a list of matrices, for [`Factorized::named_parts`].
+pub fn named_matrices<'a, T>(
+    prefix: &'a str,
+    parts: &'a [ndarray::Array2<T>],
+) -> impl Iterator<Item = (String, ArrayViewD<'a, T>)> + 'a {
+    parts
+        .iter()
+        .enumerate()
+        .map(move |(k, m)| (format!("{prefix}.{k}"), m.view().into_dyn()))
+}
+
+/// Implements [`Factorized`] for a type with inherent `shape`, `to_tensor`, `n_params` and
+/// `relative_error`, given its method name and its `rank` and `named_parts` items.
+#[macro_export]
+macro_rules! impl_factorized {
+    ($ty:ident, $name:literal, { $($items:tt)* }) => {
+        impl<T: $crate::Scalar> $crate::Factorized<T> for $ty<T> {
+            fn method(&self) -> &'static str {
+                $name
+            }
+            fn full_shape(&self) -> Vec<usize> {
+                self.shape()
+            }
+            fn reconstruct(&self) -> ndarray::ArrayD<T> {
+                self.to_tensor()
+            }
+            fn param_count(&self) -> usize {
+                self.n_params()
+            }
+            fn error_against(
+                &self,
+                x: &ndarray::ArrayViewD<'_, T>,
+            ) -> Result<f64, $crate::TensorError> {
+                self.relative_error(x)
+            }
+            $($items)*
+        }
+    };
+}

@@ -30,7 +30,7 @@ mod unfold;
 mod validate;
 
 pub use error::TensorError;
-pub use factorized::Factorized;
+pub use factorized::{Factorized, compression_budget, named_matrices};
 pub use khatri_rao::{
     Axis as RankAxis, RankContraction, RankContractionPlan, contract_shared_rank,
     contract_shared_rank_into, khatri_rao, mttkrp, rank_matrix,

@@ -41,13 +41,7 @@ pub fn uniform_ranks(shape: &[usize], r: usize) -> Vec<usize> {
 /// Ranks whose parameters stay within `prod(I) / ratio`: the largest uniform `(1, r, .., r, 1)`
 /// (clamped), then single bonds grown, the smallest first, while the budget allows.
 pub fn ranks_for_compression(shape: &[usize], ratio: f64) -> Result<Vec<usize>, TensorError> {
-    if !(ratio.is_finite() && ratio >= 1.0) {
-        return Err(TensorError::Invalid(format!(
-            "compression ratio must be a number >= 1, got {ratio}"
-        )));
-    }
-    let total: f64 = shape.iter().map(|&s| s as f64).product();
-    let budget = total / ratio;
+    let (budget, total) = tnet_tensor::compression_budget(shape, ratio)?;
     let fits = |ranks: &[usize]| tt_params(shape, ranks) as f64 <= budget;
     let ones = vec![1; shape.len() + 1];
     if !fits(&ones) {

@@ -75,24 +75,9 @@ impl<T: Scalar> TtTensor<T> {
     }
 }
 
-impl<T: Scalar> tnet_tensor::Factorized<T> for TtTensor<T> {
-    fn method(&self) -> &'static str {
-        "tt"
-    }
-    fn full_shape(&self) -> Vec<usize> {
-        self.shape()
-    }
+tnet_tensor::impl_factorized!(TtTensor, "tt", {
     fn rank(&self) -> Vec<usize> {
         self.ranks()
-    }
-    fn reconstruct(&self) -> ArrayD<T> {
-        self.to_tensor()
-    }
-    fn param_count(&self) -> usize {
-        self.n_params()
-    }
-    fn error_against(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
-        self.relative_error(x)
     }
     fn named_parts(&self) -> Vec<(String, ndarray::ArrayViewD<'_, T>)> {
         self.cores
@@ -101,4 +86,4 @@ impl<T: Scalar> tnet_tensor::Factorized<T> for TtTensor<T> {
             .map(|(k, c)| (format!("core.{k}"), c.view().into_dyn()))
             .collect()
     }
-}
+});

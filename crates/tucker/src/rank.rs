@@ -107,13 +107,7 @@ pub fn tucker_flops(shape: &[usize], ranks: &[usize]) -> f64 {
 /// while the budget allows. Errors when even rank 1 everywhere is not compressed enough,
 /// saying what is reachable.
 pub fn ranks_for_compression(shape: &[usize], ratio: f64) -> Result<Vec<usize>, TensorError> {
-    if !(ratio.is_finite() && ratio >= 1.0) {
-        return Err(TensorError::Invalid(format!(
-            "compression ratio must be a number >= 1, got {ratio}"
-        )));
-    }
-    let total: f64 = shape.iter().map(|&s| s as f64).product();
-    let budget = total / ratio;
+    let (budget, total) = tnet_tensor::compression_budget(shape, ratio)?;
     let ranks_at = |x: f64| -> Vec<usize> {
         shape
             .iter()

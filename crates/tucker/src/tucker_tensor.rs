@@ -73,33 +73,13 @@ impl<T: Scalar> TuckerTensor<T> {
     }
 }
 
-impl<T: Scalar> tnet_tensor::Factorized<T> for TuckerTensor<T> {
-    fn method(&self) -> &'static str {
-        "tucker"
-    }
-    fn full_shape(&self) -> Vec<usize> {
-        self.shape()
-    }
+tnet_tensor::impl_factorized!(TuckerTensor, "tucker", {
     fn rank(&self) -> Vec<usize> {
         self.ranks()
     }
-    fn reconstruct(&self) -> ndarray::ArrayD<T> {
-        self.to_tensor()
-    }
-    fn param_count(&self) -> usize {
-        self.n_params()
-    }
-    fn error_against(&self, x: &ndarray::ArrayViewD<'_, T>) -> Result<f64, TensorError> {
-        self.relative_error(x)
-    }
     fn named_parts(&self) -> Vec<(String, ndarray::ArrayViewD<'_, T>)> {
-        let factors = self
-            .factors
-            .iter()
-            .enumerate()
-            .map(|(k, f)| (format!("factor.{k}"), f.view().into_dyn()));
         std::iter::once(("core".to_string(), self.core.view()))
-            .chain(factors)
+            .chain(tnet_tensor::named_matrices("factor", &self.factors))
             .collect()
     }
-}
+});
