@@ -40,12 +40,18 @@ pub struct MatArray {
 }
 
 impl MatArray {
-    /// The values as a C-order array of shape `dims`.
-    pub fn to_array(&self) -> ArrayD<f64> {
-        ArrayD::from_shape_vec(IxDyn(&self.dims).f(), self.data.clone())
-            .expect("dims match the data length (checked when read)")
-            .as_standard_layout()
-            .into_owned()
+    /// The values as a C-order array of shape `dims`; an error when `dims` do not describe
+    /// `data` or are beyond what an array can index.
+    pub fn to_array(&self) -> Result<ArrayD<f64>, MatError> {
+        let a = ArrayD::from_shape_vec(IxDyn(&self.dims).f(), self.data.clone()).map_err(|e| {
+            MatError::Format(format!(
+                "variable '{}': dimensions {:?} for {} values: {e}",
+                self.name,
+                self.dims,
+                self.data.len()
+            ))
+        })?;
+        Ok(a.as_standard_layout().into_owned())
     }
 }
 
@@ -262,9 +268,17 @@ impl Parser<'_> {
             .collect::<Result<_, _>>()?;
         let (_, name) = self.tag()?;
         let name = String::from_utf8_lossy(&self.bytes[name]).into_owned();
+        // The element count, and the product of the non-zero dimensions in bytes within
+        // isize (what an array of them needs, even when a zero dimension leaves it empty).
+        let nonzero_bytes = dims
+            .iter()
+            .filter(|&&d| d > 0)
+            .try_fold(8usize, |acc, &d| acc.checked_mul(d))
+            .filter(|&b| b <= isize::MAX as usize);
         let expected = dims
             .iter()
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .filter(|_| nonzero_bytes.is_some())
             .ok_or_else(|| {
                 MatError::Format(format!(
                     "variable '{name}': dimensions {dims:?} overflow the element count"

@@ -379,7 +379,7 @@ pub fn read_gt_valid(path: &Path) -> Result<tnet_metrics::pckh::PckhGroundTruth,
                 a.dims
             )));
         }
-        Ok(a.to_array())
+        a.to_array().map_err(|e| bad(e.to_string()))
     };
     let pos = take("pos_gt_src", 3)?; // 16 x 2 x N
     let missing = take("jnt_missing", 2)?; // 16 x N

@@ -12,3 +12,20 @@ fn a_jpeg_claiming_a_huge_frame_is_refused_at_once() {
     assert!(e.to_string().to_lowercase().contains("limit"), "{e}");
     assert!(start.elapsed().as_secs_f64() < 0.5);
 }
+
+/// AFL's `mat` target: a variable with a zero dimension among huge ones (no values, so the
+/// element count matched) made `to_array` panic; the reader now refuses such dimensions and
+/// `to_array` returns an error instead of panicking.
+#[test]
+fn a_mat_variable_with_huge_empty_dimensions_is_refused() {
+    let bytes = include_bytes!("fixtures/fuzz-mat-empty-huge-dims.mat");
+    let e = tnet_data::mat::read_mat(&bytes[..]).unwrap_err();
+    assert!(e.to_string().contains("overflow"), "{e}");
+    // The array form refuses inconsistent dimensions instead of panicking.
+    let bad = tnet_data::mat::MatArray {
+        name: "x".into(),
+        dims: vec![0, 1 << 40, 1 << 40],
+        data: vec![],
+    };
+    assert!(bad.to_array().is_err());
+}

@@ -64,7 +64,7 @@ fn written_set_parses_and_is_deterministic() {
     let gt = read_mat_file(&gt_valid).unwrap();
     assert_eq!(gt.get("pos_gt_src").unwrap().dims, vec![16, 2, 8]);
     assert_eq!(
-        gt.get("pos_gt_src").unwrap().to_array()[[9, 1, 2]],
+        gt.get("pos_gt_src").unwrap().to_array().unwrap()[[9, 1, 2]],
         valid[2].joints.unwrap()[9][1]
     );
     // A different seed gives different people.

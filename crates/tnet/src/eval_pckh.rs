@@ -87,7 +87,7 @@ fn read_predictions(path: &Path) -> Result<Array3<f64>> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("mat"));
     let a = if is_mat {
-        read_mat_file(path)?.get("preds")?.to_array()
+        read_mat_file(path)?.get("preds")?.to_array()?
     } else {
         match read_npy(BufReader::new(File::open(path)?))? {
             NpyArray::F32(a) => a.mapv(f64::from),
