@@ -13,8 +13,8 @@ fn main() -> Result<(), tnet_cp::TensorError> {
     let fit = parafac(&x.view(), rank, &ParafacOptions::default())?;
     println!(
         "CP rank {rank}: {:.1}x smaller, relative error {:.2e}, {} sweeps",
-        fit.cp.compression(),
-        fit.cp.error_against(&x.view())?,
+        fit.cp.compression_ratio(),
+        fit.cp.relative_error(&x.view())?,
         fit.iterations
     );
     Ok(())

@@ -58,10 +58,6 @@ impl<T: Scalar> CpTensor<T> {
         self.rank() + self.factors.iter().map(|f| f.len()).sum::<usize>()
     }
 
-    pub fn compression_ratio(&self) -> f64 {
-        self.shape().iter().map(|&i| i as f64).product::<f64>() / self.n_params() as f64
-    }
-
     /// Moves the column norms of every factor into the weights (TensorLy's `cp_normalize`);
     /// zero columns keep weight 0 and are left as they are.
     pub fn normalize(&mut self) {

@@ -6,16 +6,12 @@
 /// baseline as in Kim et al. 2016: spatial modes kept whole, the channel modes sharing the
 /// largest rank within `prod(I) / ratio`).
 pub fn tucker2_ranks_for_compression(layer: &[usize; 4], ratio: f64) -> Result<[usize; 4], String> {
-    if !(ratio.is_finite() && ratio >= 1.0) {
-        return Err(format!(
-            "compression ratio must be a number >= 1, got {ratio}"
-        ));
-    }
-    let budget = layer.iter().map(|&s| s as f64).product::<f64>() / ratio;
+    let (budget, total) =
+        tnet_tensor::compression_budget(layer, ratio).map_err(|e| e.to_string())?;
     let ranks = |r: usize| [r.min(layer[0]), r.min(layer[1]), layer[2], layer[3]];
     let params = |r: usize| tnet_tucker::tucker_params(layer, &ranks(r)) as f64;
     if params(1) > budget {
-        let best = budget * ratio / params(1);
+        let best = total / params(1);
         return Err(format!(
             "compression {ratio} is out of reach for a {layer:?} kernel with whole spatial modes: \
              channel rank 1 gives {best:.2}x"

@@ -385,10 +385,8 @@ impl HourglassConfig {
                         allowed: "the first and last TT ranks must be 1".into(),
                     });
                 }
-                for k in 1..8 {
-                    let left: usize = shape[..k].iter().product();
-                    let right: usize = shape[k..].iter().product();
-                    check(k, ranks[k], left.min(right))?;
+                for (k, &rank) in ranks.iter().enumerate().take(8).skip(1) {
+                    check(k, rank, tnet_tt::budget::max_rank(&shape, k))?;
                 }
                 Resolved::Tt { ranks }
             }

@@ -10,20 +10,20 @@ pub trait Factorized<T: Scalar> {
     /// The decomposition's name: `"tucker"`, `"cp"` or `"tt"`.
     fn method(&self) -> &'static str;
     /// The shape of the full tensor.
-    fn full_shape(&self) -> Vec<usize>;
+    fn shape(&self) -> Vec<usize>;
     /// The ranks as the decomposition states them: Tucker one per mode, CP `[R]`, TT the
     /// `N + 1` bond ranks.
     fn rank(&self) -> Vec<usize>;
     /// The full tensor.
-    fn reconstruct(&self) -> ArrayD<T>;
+    fn to_tensor(&self) -> ArrayD<T>;
     /// Entries of all the parts.
-    fn param_count(&self) -> usize;
-    /// `prod(shape) / param_count()`: how many times smaller than the full tensor.
-    fn compression(&self) -> f64 {
-        self.full_shape().iter().map(|&i| i as f64).product::<f64>() / self.param_count() as f64
+    fn n_params(&self) -> usize;
+    /// `prod(shape) / n_params()`: how many times smaller than the full tensor.
+    fn compression_ratio(&self) -> f64 {
+        self.shape().iter().map(|&i| i as f64).product::<f64>() / self.n_params() as f64
     }
     /// `||x - reconstruction|| / ||x||`, measured without holding the whole reconstruction.
-    fn error_against(&self, x: &ArrayViewD<'_, T>) -> Result<f64, TensorError>;
+    fn relative_error(&self, x: &ArrayViewD<'_, T>) -> Result<f64, TensorError>;
     /// The parts by name, as files written from them name them (`core`, `weights`,
     /// `factor.k`, `core.k`).
     fn named_parts(&self) -> Vec<(String, ArrayViewD<'_, T>)>;
@@ -52,8 +52,9 @@ pub fn named_matrices<'a, T>(
         .map(move |(k, m)| (format!("{prefix}.{k}"), m.view().into_dyn()))
 }
 
-/// Implements [`Factorized`] for a type with inherent `shape`, `to_tensor`, `n_params` and
-/// `relative_error`, given its method name and its `rank` and `named_parts` items.
+/// Implements [`Factorized`] for a type whose inherent `shape`, `to_tensor`, `n_params` and
+/// `relative_error` it forwards to, given its method name and its `rank` and `named_parts`
+/// items.
 #[macro_export]
 macro_rules! impl_factorized {
     ($ty:ident, $name:literal, { $($items:tt)* }) => {
@@ -61,20 +62,20 @@ macro_rules! impl_factorized {
             fn method(&self) -> &'static str {
                 $name
             }
-            fn full_shape(&self) -> Vec<usize> {
-                self.shape()
+            fn shape(&self) -> Vec<usize> {
+                $ty::shape(self)
             }
-            fn reconstruct(&self) -> ndarray::ArrayD<T> {
-                self.to_tensor()
+            fn to_tensor(&self) -> ndarray::ArrayD<T> {
+                $ty::to_tensor(self)
             }
-            fn param_count(&self) -> usize {
-                self.n_params()
+            fn n_params(&self) -> usize {
+                $ty::n_params(self)
             }
-            fn error_against(
+            fn relative_error(
                 &self,
                 x: &ndarray::ArrayViewD<'_, T>,
             ) -> Result<f64, $crate::TensorError> {
-                self.relative_error(x)
+                $ty::relative_error(self, x)
             }
             $($items)*
         }

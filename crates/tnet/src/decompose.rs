@@ -165,7 +165,6 @@ fn check_args(args: &DecomposeArgs) -> Result<()> {
         Method::Cp => {
             match (&args.rank, args.compression) {
                 (None, None) => bail!("cp needs --rank R or --compression X"),
-                (Some(_), Some(_)) => bail!("give cp either --rank or --compression, not both"),
                 (Some(r), None) if r.len() != 1 => {
                     bail!("the CP rank is one integer, got the list {r:?}")
                 }
@@ -181,8 +180,8 @@ fn check_args(args: &DecomposeArgs) -> Result<()> {
                     "tt needs --rank R, --rank 1,r1,..,1 (N+1 ranks), --eps E or --compression X"
                 );
             }
-            if args.compression.is_some() && (args.rank.is_some() || args.eps.is_some()) {
-                bail!("with --compression, tt takes neither --rank nor --eps");
+            if args.compression.is_some() && args.eps.is_some() {
+                bail!("give tt either --eps or --compression, not both");
             }
             if args.eps.is_some() && args.rank.as_ref().is_some_and(|r| r.len() != 1) {
                 bail!("with --eps, --rank is one integer (the largest TT rank allowed)");
@@ -284,9 +283,9 @@ fn decompose<T: Scalar>(x: ArrayD<T>, args: &DecomposeArgs) -> Result<Report> {
         method: model.method(),
         shape: x.shape().to_vec(),
         rank: model.rank(),
-        rel_error: model.error_against(&xv)?,
-        n_params: model.param_count(),
-        compression_ratio: model.compression(),
+        rel_error: model.relative_error(&xv)?,
+        n_params: model.n_params(),
+        compression_ratio: model.compression_ratio(),
         iterations,
         seconds: times[times.len() / 2],
     };

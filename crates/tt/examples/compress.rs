@@ -13,8 +13,8 @@ fn main() -> Result<(), tnet_tt::TensorError> {
     println!(
         "TT ranks {:?}: {:.1}x smaller, relative error {:.2e}",
         tt.rank(),
-        tt.compression(),
-        tt.error_against(&x.view())?
+        tt.compression_ratio(),
+        tt.relative_error(&x.view())?
     );
     Ok(())
 }

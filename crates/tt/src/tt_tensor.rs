@@ -69,10 +69,6 @@ impl<T: Scalar> TtTensor<T> {
     pub fn n_params(&self) -> usize {
         self.cores.iter().map(|c| c.len()).sum()
     }
-
-    pub fn compression_ratio(&self) -> f64 {
-        self.shape().iter().map(|&i| i as f64).product::<f64>() / self.n_params() as f64
-    }
 }
 
 tnet_tensor::impl_factorized!(TtTensor, "tt", {

@@ -17,8 +17,8 @@ fn main() -> Result<(), tnet_tucker::TensorError> {
     println!(
         "Tucker ranks {:?}: {:.1}x smaller, relative error {:.2e}, {} sweeps",
         fit.tucker.rank(),
-        fit.tucker.compression(),
-        fit.tucker.error_against(&x.view())?,
+        fit.tucker.compression_ratio(),
+        fit.tucker.relative_error(&x.view())?,
         fit.iterations
     );
     Ok(())

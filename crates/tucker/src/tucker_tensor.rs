@@ -66,11 +66,6 @@ impl<T: Scalar> TuckerTensor<T> {
     pub fn n_params(&self) -> usize {
         self.core.len() + self.factors.iter().map(|f| f.len()).sum::<usize>()
     }
-
-    /// `prod(I_k) / n_params()`: how many times smaller than the dense tensor.
-    pub fn compression_ratio(&self) -> f64 {
-        self.shape().iter().map(|&i| i as f64).product::<f64>() / self.n_params() as f64
-    }
 }
 
 tnet_tensor::impl_factorized!(TuckerTensor, "tucker", {

@@ -1,6 +1,7 @@
 //! Tucker decompositions against exact low-rank tensors, hand-made cases and TensorLy's rules.
 
 use ndarray::{Array2, ArrayD, IxDyn, array};
+use tnet_tensor::Factorized;
 use tnet_tensor::linalg::matmul;
 use tnet_tensor::random::{SeededRng, add_noise, random_normal, random_orthonormal, random_tucker};
 use tnet_tensor::{TensorError, relative_error};

@@ -151,11 +151,7 @@ pub fn dense(table: Table, task: &str) -> Planned {
 /// The TT ranks of an exact train: `r_k = min(prod I_1..I_k, prod I_k+1..I_N)`.
 pub fn full_tt_ranks(shape: &[usize]) -> Vec<usize> {
     (0..=shape.len())
-        .map(|k| {
-            let left: usize = shape[..k].iter().product();
-            let right: usize = shape[k..].iter().product();
-            left.min(right)
-        })
+        .map(|k| tnet_tt::budget::max_rank(shape, k))
         .collect()
 }
 
