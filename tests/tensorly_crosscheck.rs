@@ -79,8 +79,9 @@ fn cp_fit_matches_tensorly() {
 #[test]
 fn tt_cores_match_tensorly_one_to_one() {
     let x = load_f64("tt_in.npy");
-    let tt =
-        tnet_tt::tensor_train(&x.view(), &tnet_tt::TtRank::Ranks(vec![1, 3, 4, 2, 1])).unwrap();
+    let tt = tnet_tt::tensor_train(&x.view(), &tnet_tt::TtRank::Ranks(vec![1, 3, 4, 2, 1]))
+        .unwrap()
+        .tt;
     for (k, core) in tt.cores.iter().enumerate() {
         let theirs = load_f64(&format!("tt_core_{k}.npy"));
         let d = max_abs_diff(&core.clone().into_dyn(), &theirs);

@@ -4,9 +4,12 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ndarray::ArrayD;
+use tnet_cp::random_cp;
 use tnet_cp::{ParafacOptions, parafac};
-use tnet_tensor::random::{SeededRng, add_noise, random_cp, random_tt, random_tucker};
+use tnet_tensor::random::{SeededRng, add_noise};
+use tnet_tt::random_tt;
 use tnet_tt::{TtRank, tensor_train};
+use tnet_tucker::random_tucker;
 use tnet_tucker::{TuckerOptions, TuckerRank, tucker};
 
 fn noisy(mut x: ArrayD<f64>, rng: &mut SeededRng) -> ArrayD<f64> {
@@ -53,7 +56,9 @@ fn decompositions(c: &mut Criterion) {
     ];
     for (name, shape, ranks, opts) in tucker_cases {
         let x = noisy(
-            random_tucker::<f64>(&shape, &ranks, &mut rng).tensor,
+            random_tucker::<f64>(&shape, &ranks, &mut rng)
+                .unwrap()
+                .to_tensor(),
             &mut rng,
         );
         let rank = TuckerRank::Ranks(ranks);
@@ -62,7 +67,10 @@ fn decompositions(c: &mut Criterion) {
         });
     }
     for n in [64, 128] {
-        let x = noisy(random_cp::<f64>(&[n; 3], 16, &mut rng).tensor, &mut rng);
+        let x = noisy(
+            random_cp::<f64>(&[n; 3], 16, &mut rng).unwrap().to_tensor(),
+            &mut rng,
+        );
         let opts = ParafacOptions {
             n_iter_max: 100,
             tol: 0.0,
@@ -74,14 +82,18 @@ fn decompositions(c: &mut Criterion) {
         );
     }
     let x = noisy(
-        random_tt::<f64>(&[64; 3], &[1, 16, 16, 1], &mut rng).tensor,
+        random_tt::<f64>(&[64; 3], &[1, 16, 16, 1], &mut rng)
+            .unwrap()
+            .to_tensor(),
         &mut rng,
     );
     g.bench_function(BenchmarkId::from_parameter("tt_64^3_r16"), |b| {
         b.iter(|| tensor_train(&x.view(), &TtRank::Ranks(vec![1, 16, 16, 1])).unwrap())
     });
     let x = noisy(
-        random_tt::<f64>(&[4; 10], &[1, 4, 8, 8, 8, 8, 8, 8, 8, 4, 1], &mut rng).tensor,
+        random_tt::<f64>(&[4; 10], &[1, 4, 8, 8, 8, 8, 8, 8, 8, 4, 1], &mut rng)
+            .unwrap()
+            .to_tensor(),
         &mut rng,
     );
     g.bench_function(BenchmarkId::from_parameter("tt_4^10_r8"), |b| {

@@ -4,7 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tnet_tensor::random::{SeededRng, add_noise, random_cp, random_tt, random_tucker};
+use tnet_cp::random_cp;
+use tnet_tensor::random::{SeededRng, add_noise};
+use tnet_tt::random_tt;
+use tnet_tucker::random_tucker;
 
 pub struct Problem {
     pub name: &'static str,
@@ -120,9 +123,15 @@ impl Problem {
         }
         let mut rng = SeededRng::new(seed);
         let mut x = match self.method {
-            "tucker" => random_tucker::<f64>(&self.shape, &self.true_rank, &mut rng).tensor,
-            "cp" => random_cp::<f64>(&self.shape, self.true_rank[0], &mut rng).tensor,
-            _ => random_tt::<f64>(&self.shape, &self.true_rank, &mut rng).tensor,
+            "tucker" => random_tucker::<f64>(&self.shape, &self.true_rank, &mut rng)
+                .unwrap()
+                .to_tensor(),
+            "cp" => random_cp::<f64>(&self.shape, self.true_rank[0], &mut rng)
+                .unwrap()
+                .to_tensor(),
+            _ => random_tt::<f64>(&self.shape, &self.true_rank, &mut rng)
+                .unwrap()
+                .to_tensor(),
         };
         add_noise(&mut x, 0.01, &mut rng);
         let f =

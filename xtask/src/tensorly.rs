@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use tnet_tensor::random::{SeededRng, add_noise, random_normal, random_tucker};
+use tnet_tensor::random::{SeededRng, add_noise, random_normal};
+use tnet_tucker::random_tucker;
 
 pub const TENSORLY_VERSION: &str = "0.10.0";
 
@@ -87,14 +88,19 @@ pub fn write_fixtures() -> Result<()> {
     write("a_3x2.npy", &random_normal::<f64>(&[3, 2], &mut rng))?;
     write("b_4x2.npy", &random_normal::<f64>(&[4, 2], &mut rng))?;
     write("c_5x2.npy", &random_normal::<f64>(&[5, 2], &mut rng))?;
-    let mut t = random_tucker::<f64>(&[10, 12, 8, 6], &[3, 4, 2, 6], &mut rng).tensor;
+    let mut t = random_tucker::<f64>(&[10, 12, 8, 6], &[3, 4, 2, 6], &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut t, 0.01, &mut rng);
     write("tucker_in.npy", &t)?;
-    let mut c = tnet_tensor::random::random_cp::<f64>(&[9, 8, 7], 3, &mut rng).tensor;
+    let mut c = tnet_cp::random_cp::<f64>(&[9, 8, 7], 3, &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut c, 0.01, &mut rng);
     write("cp_in.npy", &c)?;
-    let mut tt =
-        tnet_tensor::random::random_tt::<f64>(&[5, 6, 7, 4], &[1, 3, 4, 2, 1], &mut rng).tensor;
+    let mut tt = tnet_tt::random_tt::<f64>(&[5, 6, 7, 4], &[1, 3, 4, 2, 1], &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut tt, 0.01, &mut rng);
     write("tt_in.npy", &tt)?;
     let script = workspace_root().join("xtask/python/tensorly_fixtures.py");

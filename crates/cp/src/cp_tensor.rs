@@ -1,6 +1,24 @@
+use ndarray::IxDyn;
 use ndarray::{Array1, Array2, ArrayD};
-use tnet_tensor::random::cp_dense;
-use tnet_tensor::{Scalar, TensorError};
+use tnet_tensor::linalg::matmul;
+use tnet_tensor::{Scalar, TensorError, khatri_rao};
+
+/// The full tensor of a CP model, `X_(0) = U_0 diag(w) khatri_rao(U_1, ..)^T`; every factor
+/// `U_k: I_k x R` with `R = weights.len()`, as [`CpTensor::new`] checks.
+pub fn cp_to_tensor<T: Scalar>(weights: &Array1<T>, factors: &[Array2<T>]) -> ArrayD<T> {
+    let shape: Vec<usize> = factors.iter().map(|f| f.nrows()).collect();
+    let first = &factors[0] * &weights.view().insert_axis(ndarray::Axis(0));
+    let flat = if factors.len() == 1 {
+        first
+            .sum_axis(ndarray::Axis(1))
+            .insert_axis(ndarray::Axis(1))
+    } else {
+        let views: Vec<_> = factors[1..].iter().map(|f| f.view()).collect();
+        let kr = khatri_rao(&views, None).expect("factors share the rank");
+        matmul(first.view(), kr.t())
+    };
+    flat.into_shape_with_order(IxDyn(&shape)).expect("sizes")
+}
 
 /// A tensor in CP form, `X = sum_r w_r  U_0[:, r] ∘ U_1[:, r] ∘ ... ∘ U_{N-1}[:, r]`,
 /// with `weights: R` and `U_k: I_k x R`.
@@ -40,7 +58,7 @@ impl<T: Scalar> CpTensor<T> {
 
     /// The full tensor.
     pub fn to_tensor(&self) -> ArrayD<T> {
-        cp_dense(&self.weights, &self.factors)
+        cp_to_tensor(&self.weights, &self.factors)
     }
 
     /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).
@@ -48,7 +66,7 @@ impl<T: Scalar> CpTensor<T> {
         tnet_tensor::relative_error_blockwise(x, &self.shape(), |rows| {
             let mut factors = self.factors.clone();
             factors[0] = self.factors[0].slice(ndarray::s![rows, ..]).to_owned();
-            cp_dense(&self.weights, &factors)
+            cp_to_tensor(&self.weights, &factors)
         })
     }
 

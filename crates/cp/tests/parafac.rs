@@ -1,8 +1,9 @@
 //! CP-ALS against exact low-rank tensors, hand-made cases and the properties ALS must keep.
 
 use ndarray::{Array1, Array2, ArrayD, IxDyn, array};
+use tnet_cp::random_cp;
 use tnet_cp::{CpInit, CpTensor, ParafacOptions, parafac};
-use tnet_tensor::random::{SeededRng, add_noise, random_cp, random_matrix};
+use tnet_tensor::random::{SeededRng, add_noise, random_matrix};
 use tnet_tensor::{TensorError, relative_error};
 
 fn opts(n_iter_max: usize, tol: f64) -> ParafacOptions<f64> {
@@ -25,7 +26,7 @@ fn exact_recovery_orders_3_to_8() {
     ];
     for (seed, shape) in shapes.into_iter().enumerate() {
         let mut rng = SeededRng::new(100 + seed as u64);
-        let x = random_cp::<f64>(&shape, 3, &mut rng).tensor;
+        let x = random_cp::<f64>(&shape, 3, &mut rng).unwrap().to_tensor();
         let fit = parafac(&x.view(), 3, &opts(1000, 0.0)).unwrap();
         let rel = relative_error(&x.view(), &fit.cp.to_tensor().view()).unwrap();
         assert!(
@@ -70,7 +71,9 @@ fn to_tensor_by_hand() {
 #[test]
 fn als_error_never_increases_and_matches_the_true_error() {
     let mut rng = SeededRng::new(7);
-    let mut x = random_cp::<f64>(&[12, 11, 10], 4, &mut rng).tensor;
+    let mut x = random_cp::<f64>(&[12, 11, 10], 4, &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.1, &mut rng);
     let fit = parafac(&x.view(), 4, &opts(60, 0.0)).unwrap();
     assert_eq!(fit.errors.len(), 60);
@@ -97,7 +100,9 @@ fn als_error_never_increases_and_matches_the_true_error() {
 #[test]
 fn tolerance_stops_early() {
     let mut rng = SeededRng::new(8);
-    let mut x = random_cp::<f64>(&[10, 10, 10], 2, &mut rng).tensor;
+    let mut x = random_cp::<f64>(&[10, 10, 10], 2, &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.01, &mut rng);
     let fit = parafac(&x.view(), 2, &opts(500, 1e-8)).unwrap();
     assert!(fit.converged && fit.iterations < 500);
@@ -106,7 +111,9 @@ fn tolerance_stops_early() {
 #[test]
 fn fixed_modes_are_left_unchanged() {
     let mut rng = SeededRng::new(9);
-    let x = random_cp::<f64>(&[8, 7, 6], 3, &mut rng).tensor;
+    let x = random_cp::<f64>(&[8, 7, 6], 3, &mut rng)
+        .unwrap()
+        .to_tensor();
     let start = CpTensor::new(
         Array1::ones(3),
         vec![
@@ -130,7 +137,9 @@ fn fixed_modes_are_left_unchanged() {
 #[test]
 fn ridge_shrinks_the_factors() {
     let mut rng = SeededRng::new(10);
-    let x = random_cp::<f64>(&[8, 7, 6], 2, &mut rng).tensor;
+    let x = random_cp::<f64>(&[8, 7, 6], 2, &mut rng)
+        .unwrap()
+        .to_tensor();
     let plain = parafac(&x.view(), 2, &opts(30, 0.0)).unwrap();
     let ridge = parafac(
         &x.view(),
@@ -154,7 +163,9 @@ fn ridge_shrinks_the_factors() {
 #[test]
 fn line_search_fits_at_least_as_well() {
     let mut rng = SeededRng::new(11);
-    let mut x = random_cp::<f64>(&[10, 9, 8], 3, &mut rng).tensor;
+    let mut x = random_cp::<f64>(&[10, 9, 8], 3, &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.05, &mut rng);
     let plain = parafac(&x.view(), 3, &opts(40, 0.0)).unwrap();
     let ls = parafac(
@@ -174,7 +185,9 @@ fn line_search_fits_at_least_as_well() {
 #[test]
 fn rank_above_mode_sizes_uses_random_columns() {
     let mut rng = SeededRng::new(12);
-    let x = random_cp::<f64>(&[3, 4, 5], 2, &mut rng).tensor;
+    let x = random_cp::<f64>(&[3, 4, 5], 2, &mut rng)
+        .unwrap()
+        .to_tensor();
     let fit = parafac(&x.view(), 6, &opts(50, 0.0)).unwrap();
     assert_eq!(fit.cp.rank(), 6);
     assert!(fit.errors.last().unwrap() < &1e-3);
@@ -212,7 +225,9 @@ fn bad_input_is_refused() {
 #[test]
 fn works_in_f32() {
     let mut rng = SeededRng::new(13);
-    let x = random_cp::<f32>(&[9, 8, 7], 2, &mut rng).tensor;
+    let x = random_cp::<f32>(&[9, 8, 7], 2, &mut rng)
+        .unwrap()
+        .to_tensor();
     let fit = parafac(
         &x.view(),
         2,
@@ -229,9 +244,19 @@ fn works_in_f32() {
 #[test]
 fn blockwise_error_equals_the_full_error() {
     let mut rng = SeededRng::new(14);
-    let mut x = random_cp::<f64>(&[200, 90, 80], 3, &mut rng).tensor;
+    let mut x = random_cp::<f64>(&[200, 90, 80], 3, &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.2, &mut rng);
     let fit = parafac(&x.view(), 2, &opts(5, 0.0)).unwrap();
     let full = relative_error(&x.view(), &fit.cp.to_tensor().view()).unwrap();
     assert!((full - fit.cp.relative_error(&x.view()).unwrap()).abs() < 1e-12);
+}
+
+#[test]
+fn random_cp_refuses_an_empty_shape_or_rank_zero() {
+    let mut rng = SeededRng::new(0);
+    assert!(random_cp::<f64>(&[], 2, &mut rng).is_err());
+    assert!(random_cp::<f64>(&[3, 4], 0, &mut rng).is_err());
+    assert_eq!(random_cp::<f64>(&[3, 4], 5, &mut rng).unwrap().rank(), 5);
 }

@@ -11,9 +11,7 @@
 
 use ndarray::{Array1, Array2, Array3, ArrayD, Axis};
 use tnet_tensor::linalg::thin_qr;
-use tnet_tensor::random::{
-    SeededRng, cp_dense, random_matrix, random_normal, tt_dense, tucker_dense,
-};
+use tnet_tensor::random::{SeededRng, random_matrix, random_normal};
 
 /// `sqrt(2 / (f_in h w))`, the standard deviation of a Kaiming-normal (fan-in) conv kernel.
 pub fn kaiming_std(f_in: usize, h: usize, w: usize) -> f64 {
@@ -64,7 +62,7 @@ pub fn init_tucker(
         .map(|(&i, &r)| semi_orthogonal(i, r, &mut rng))
         .collect();
     let core = random_normal::<f64>(ranks, &mut rng);
-    let got = empirical_std(&tucker_dense(&core, &factors));
+    let got = empirical_std(&tnet_tucker::tucker_to_tensor(&core, &factors));
     (rescaled(core, std / got), factors)
 }
 
@@ -89,7 +87,7 @@ pub fn init_cp(
         })
         .collect();
     let ones = Array1::from_elem(rank, 1.0);
-    let got = empirical_std(&cp_dense(&ones, &factors));
+    let got = empirical_std(&tnet_cp::cp_to_tensor(&ones, &factors));
     (Array1::from_elem(rank, std / got), factors)
 }
 
@@ -113,7 +111,7 @@ pub fn init_tt(shape: &[usize], ranks: &[usize], std: f64, seed: u64) -> Vec<Arr
             }
         })
         .collect();
-    let got = empirical_std(&tt_dense(&cores));
+    let got = empirical_std(&tnet_tt::tt_to_tensor(&cores));
     cores[last] = rescaled(cores[last].clone(), std / got);
     cores
 }

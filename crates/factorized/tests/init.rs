@@ -1,7 +1,6 @@
 //! The initialization: reconstructed kernels with exactly the Kaiming standard deviation.
 
 use tnet_factorized::init::{empirical_std, init_cp, init_tt, init_tucker, kaiming_std};
-use tnet_tensor::random::{cp_dense, tt_dense, tucker_dense};
 
 const SHAPE: [usize; 8] = [1, 4, 3, 2, 32, 32, 3, 3]; // the `small` preset's tensor
 
@@ -14,15 +13,15 @@ fn kaiming_std_by_hand() {
 fn every_parametrization_reconstructs_to_the_kaiming_std() {
     let std = kaiming_std(32, 3, 3);
     let (core, factors) = init_tucker(&SHAPE, &[1, 4, 3, 2, 8, 8, 3, 3], std, 7);
-    let w = tucker_dense(&core, &factors);
+    let w = tnet_tucker::tucker_to_tensor(&core, &factors);
     assert!((empirical_std(&w) / std - 1.0).abs() < 1e-12);
     assert!(w.mean().unwrap().abs() < 0.2 * std, "roughly centred");
 
     let (weights, factors) = init_cp(&SHAPE, 20, std, 8);
-    assert!((empirical_std(&cp_dense(&weights, &factors)) / std - 1.0).abs() < 1e-12);
+    assert!((empirical_std(&tnet_cp::cp_to_tensor(&weights, &factors)) / std - 1.0).abs() < 1e-12);
 
     let cores = init_tt(&SHAPE, &[1, 1, 4, 6, 6, 16, 9, 3, 1], std, 9);
-    assert!((empirical_std(&tt_dense(&cores)) / std - 1.0).abs() < 1e-12);
+    assert!((empirical_std(&tnet_tt::tt_to_tensor(&cores)) / std - 1.0).abs() < 1e-12);
     // Seeded: the same seed, the same parts.
     assert_eq!(
         init_tt(&SHAPE, &[1, 1, 4, 6, 6, 16, 9, 3, 1], std, 9),
@@ -53,7 +52,7 @@ fn factors_are_orthonormal_and_the_scale_sits_in_one_part() {
     // At full rank the core holds the whole norm: ||W|| = ||G||.
     let full_ranks = SHAPE;
     let (core_full, factors_full) = init_tucker(&SHAPE, &full_ranks, std, 4);
-    let w = tucker_dense(&core_full, &factors_full);
+    let w = tnet_tucker::tucker_to_tensor(&core_full, &factors_full);
     let norm = |a: &ndarray::ArrayD<f64>| a.iter().map(|v| v * v).sum::<f64>().sqrt();
     assert!((norm(&w) / norm(&core_full) - 1.0).abs() < 1e-12);
     assert_eq!(core.shape(), &[1, 4, 3, 2, 32, 8, 3, 3]);

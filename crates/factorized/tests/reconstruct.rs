@@ -2,10 +2,13 @@
 //! differences (float64 on the CPU).
 
 use candle_core::{DType, Device, Tensor, Var};
+use tnet_cp::random_cp;
 use tnet_factorized::{
     cp_to_tensor, from_ndarray, mode_product, mode_product_moved, tt_to_tensor, tucker_to_tensor,
 };
-use tnet_tensor::random::{SeededRng, random_cp, random_normal, random_tt, random_tucker};
+use tnet_tensor::random::{SeededRng, random_normal};
+use tnet_tt::random_tt;
+use tnet_tucker::random_tucker;
 
 fn to_vec(t: &Tensor) -> Vec<f64> {
     t.flatten_all().unwrap().to_vec1::<f64>().unwrap()
@@ -23,7 +26,7 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
 fn reconstructions_match_the_ndarray_decompositions() {
     let dev = Device::Cpu;
     let mut rng = SeededRng::new(1);
-    let t = random_tucker::<f64>(&[3, 4, 2, 5], &[2, 3, 2, 2], &mut rng);
+    let t = random_tucker::<f64>(&[3, 4, 2, 5], &[2, 3, 2, 2], &mut rng).unwrap();
     let core = from_ndarray(&t.core.view(), DType::F64, &dev).unwrap();
     let factors: Vec<Tensor> = t
         .factors
@@ -32,9 +35,9 @@ fn reconstructions_match_the_ndarray_decompositions() {
         .collect();
     let got = tucker_to_tensor(&core, &factors).unwrap();
     assert_eq!(got.dims(), &[3, 4, 2, 5]);
-    assert!(max_diff(&to_vec(&got), t.tensor.as_slice().unwrap()) < 1e-12);
+    assert!(max_diff(&to_vec(&got), t.to_tensor().as_slice().unwrap()) < 1e-12);
 
-    let c = random_cp::<f64>(&[3, 4, 5], 3, &mut rng);
+    let c = random_cp::<f64>(&[3, 4, 5], 3, &mut rng).unwrap();
     let w = from_ndarray(&c.weights.view().into_dyn(), DType::F64, &dev).unwrap();
     let fs: Vec<Tensor> = c
         .factors
@@ -44,11 +47,11 @@ fn reconstructions_match_the_ndarray_decompositions() {
     assert!(
         max_diff(
             &to_vec(&cp_to_tensor(&w, &fs).unwrap()),
-            c.tensor.as_slice().unwrap()
+            c.to_tensor().as_slice().unwrap()
         ) < 1e-12
     );
 
-    let tt = random_tt::<f64>(&[3, 4, 2, 3], &[1, 2, 3, 2, 1], &mut rng);
+    let tt = random_tt::<f64>(&[3, 4, 2, 3], &[1, 2, 3, 2, 1], &mut rng).unwrap();
     let cores: Vec<Tensor> = tt
         .cores
         .iter()
@@ -57,7 +60,7 @@ fn reconstructions_match_the_ndarray_decompositions() {
     assert!(
         max_diff(
             &to_vec(&tt_to_tensor(&cores).unwrap()),
-            tt.tensor.as_slice().unwrap()
+            tt.to_tensor().as_slice().unwrap()
         ) < 1e-12
     );
 }

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ConfigError, HourglassConfig, LayerKind, Parametrization};
 
-/// `FromStr`, `Display`, `ALL` and (feature `clap`) `ValueEnum` from one list of names.
+/// `FromStr`, `Display`, `ALL` and (feature `clap` of the crate that invokes it) clap's
+/// `ValueEnum` from one list of names, so that configs and command lines spell a value alike.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! named_enum {
     ($ty:ident, $what:literal, { $($variant:ident => $name:literal),+ $(,)? }) => {
         impl $ty {

@@ -5,7 +5,8 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::device::parse_device;
-use crate::net_args::{NetArgs, PrecisionArg};
+use crate::net_args::NetArgs;
+use tnet_train::config::Precision;
 
 #[derive(Debug, Args)]
 pub struct BenchStepArgs {
@@ -24,7 +25,7 @@ pub struct BenchStepArgs {
     device: String,
     /// Convolution dtype: f32, or bf16 / f16 (mixed precision, for GPUs; slow on the CPU).
     #[arg(long, value_enum, default_value = "f32")]
-    precision: PrecisionArg,
+    precision: Precision,
     /// One JSON line.
     #[arg(long)]
     json: bool,
@@ -51,7 +52,7 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
         args.batch,
         args.steps,
         args.warmup,
-        args.precision.precision().conv_dtype(),
+        args.precision.conv_dtype(),
         &device,
     )
     .context("benchmarking the training step")?;

@@ -8,7 +8,8 @@ use tnet_hourglass::NetOptions;
 use tnet_train::device_check::{Agreement, check_device};
 
 use crate::device::parse_device;
-use crate::net_args::{NetArgs, PrecisionArg};
+use crate::net_args::NetArgs;
+use tnet_train::config::Precision;
 
 #[derive(Debug, Args)]
 pub struct CheckDeviceArgs {
@@ -22,7 +23,7 @@ pub struct CheckDeviceArgs {
     device: String,
     /// Convolution dtype on the checked side.
     #[arg(long, value_enum, default_value = "f32")]
-    precision: PrecisionArg,
+    precision: Precision,
     /// Images in the batch (BatchNorm statistics of the deepest level come from batch x 2 x 2
     /// values at 128 px: small batches make its gradients ill-conditioned).
     #[arg(long, default_value_t = 4)]
@@ -45,20 +46,20 @@ pub fn run(args: &CheckDeviceArgs) -> Result<()> {
     }
     let cfg = args.net.config()?;
     let device = parse_device(&args.device)?;
-    if let (Some(why), true) = (args.precision.precision().cpu_refusal(), device.is_cpu()) {
+    if let (Some(why), true) = (args.precision.cpu_refusal(), device.is_cpu()) {
         bail!("--precision {}: {why}", args.precision.name());
     }
     let tol = args.tol.unwrap_or(match args.precision {
-        PrecisionArg::F32 => 1e-3,
-        PrecisionArg::F16 => 5e-2,
-        PrecisionArg::Bf16 => 1e-1,
+        Precision::F32 => 1e-3,
+        Precision::F16 => 5e-2,
+        Precision::Bf16 => 1e-1,
     });
     let fast = NetOptions {
         seed: args.seed,
         ..NetOptions::default()
     };
     let tested = NetOptions {
-        conv_dtype: args.precision.precision().conv_dtype(),
+        conv_dtype: args.precision.conv_dtype(),
         ..fast.clone()
     };
     // Both against the f64 truth: the checked side, and the CPU's f32 path as the baseline of

@@ -353,7 +353,11 @@ fn decompose_once<T: Scalar>(
                 (None, None, None) => bail!("tt needs --rank, --eps or --compression"),
             };
             (
-                Box::new(tnet_tt::tensor_train(xv, &rank).context("TT decomposition")?) as Model<T>,
+                Box::new(
+                    tnet_tt::tensor_train(xv, &rank)
+                        .context("TT decomposition")?
+                        .tt,
+                ) as Model<T>,
                 0,
             )
         }

@@ -1,33 +1,8 @@
 //! The network options shared by `info`, `bench-step` and `check-device`.
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use tnet_hourglass::{HourglassConfig, ParamName, Parametrization, Preset, RankSpec};
-use tnet_train::config::Precision;
-
-/// `--precision`: the convolutions' dtype.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum PrecisionArg {
-    F32,
-    Bf16,
-    F16,
-}
-
-impl PrecisionArg {
-    /// The trainer's precision (which knows the dtype and what the CPU refuses).
-    pub fn precision(self) -> Precision {
-        match self {
-            PrecisionArg::F32 => Precision::F32,
-            PrecisionArg::Bf16 => Precision::Bf16,
-            PrecisionArg::F16 => Precision::F16,
-        }
-    }
-
-    pub fn name(self) -> String {
-        self.to_possible_value()
-            .map_or_else(String::new, |v| v.get_name().to_string())
-    }
-}
 
 #[derive(Debug, Clone, Args)]
 pub struct NetArgs {

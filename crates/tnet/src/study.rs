@@ -4,24 +4,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use tnet_train::config::{DataKind, Task};
 use tnet_train::study::{Budget, StudyOptions, StudySettings, run_study};
 
 use crate::device::parse_device;
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum TaskArg {
-    Pose,
-    Faceseg,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum DataArg {
-    Synthetic,
-    Mpii,
-    Faceparsing,
-}
 
 #[derive(Debug, Args)]
 pub struct StudyArgs {
@@ -30,16 +17,16 @@ pub struct StudyArgs {
     quick: bool,
     /// Task of Tables A and B (Table C is face parsing).
     #[arg(long, value_enum, default_value = "pose")]
-    task: TaskArg,
+    task: Task,
     #[arg(long, value_enum, default_value = "synthetic")]
-    data: DataArg,
+    data: DataKind,
     /// Data folder (MPII in the HRNet layout, a face-parsing folder, or where synthetic data is
     /// made; default datasets/synth-pose or datasets/synth-face).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Table C's face data: synthetic or faceparsing (a Helen-style folder).
     #[arg(long, value_enum, default_value = "synthetic")]
-    face_data: DataArg,
+    face_data: DataKind,
     /// Table C's data folder (for synthetic faces: where they are made, default datasets/synth-face).
     #[arg(long)]
     face_data_dir: Option<PathBuf>,
@@ -100,21 +87,12 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         budget.epochs = e;
         budget.decay_epochs = tnet_train::study::decay_at_75_and_90_percent(e);
     }
-    let task = match args.task {
-        TaskArg::Pose => Task::Pose,
-        TaskArg::Faceseg => Task::Faceseg,
-    };
-    let kind = |d: DataArg| match d {
-        DataArg::Synthetic => DataKind::Synthetic,
-        DataArg::Mpii => DataKind::Mpii,
-        DataArg::Faceparsing => DataKind::Faceparsing,
-    };
-    let data = kind(args.data);
+    let (task, data) = (args.task, args.data);
     let settings = StudySettings {
         task,
         data,
         data_dir: args.data_dir.clone(),
-        face_data: kind(args.face_data),
+        face_data: args.face_data,
         face_data_dir: args.face_data_dir.clone(),
         device: args.device.clone(),
         budget,

@@ -7,8 +7,11 @@ use std::path::Path;
 use std::process::Output;
 
 use ndarray::ArrayD;
+use tnet_cp::random_cp;
 use tnet_tensor::npy::{header_bytes, write_npy};
-use tnet_tensor::random::{SeededRng, random_cp, random_tt, random_tucker};
+use tnet_tensor::random::SeededRng;
+use tnet_tt::random_tt;
+use tnet_tucker::random_tucker;
 
 fn save<T: tnet_tensor::Scalar>(path: &Path, x: &ArrayD<T>) {
     write_npy(std::fs::File::create(path).unwrap(), &x.view()).unwrap();
@@ -34,7 +37,9 @@ fn stderr(out: &Output) -> String {
 fn tucker_json_and_safetensors() {
     let (_dir_guard, dir) = temp_dir("tucker");
     let mut rng = SeededRng::new(1);
-    let x = random_tucker::<f64>(&[10, 9, 8], &[3, 4, 2], &mut rng).tensor;
+    let x = random_tucker::<f64>(&[10, 9, 8], &[3, 4, 2], &mut rng)
+        .unwrap()
+        .to_tensor();
     let input = dir.join("x.npy");
     save(&input, &x);
     let output = dir.join("f.safetensors");
@@ -71,7 +76,9 @@ fn tucker_json_and_safetensors() {
 fn cp_and_tt_in_f32() {
     let (_dir_guard, dir) = temp_dir("cptt");
     let mut rng = SeededRng::new(2);
-    let x = random_cp::<f32>(&[8, 7, 6], 2, &mut rng).tensor;
+    let x = random_cp::<f32>(&[8, 7, 6], 2, &mut rng)
+        .unwrap()
+        .to_tensor();
     let input = dir.join("x.npy");
     save(&input, &x);
     let output = dir.join("cp.safetensors");
@@ -100,7 +107,9 @@ fn cp_and_tt_in_f32() {
         safetensors::Dtype::F32
     );
 
-    let y = random_tt::<f32>(&[5, 6, 7], &[1, 2, 3, 1], &mut rng).tensor;
+    let y = random_tt::<f32>(&[5, 6, 7], &[1, 2, 3, 1], &mut rng)
+        .unwrap()
+        .to_tensor();
     let input = dir.join("y.npy");
     save(&input, &y);
     let output = dir.join("tt.safetensors");
@@ -135,7 +144,9 @@ fn cp_and_tt_in_f32() {
 fn cp_and_tt_reach_a_compression() {
     let (_dir_guard, dir) = temp_dir("compression");
     let mut rng = SeededRng::new(4);
-    let x = random_tucker::<f64>(&[10, 12, 14], &[3, 3, 3], &mut rng).tensor;
+    let x = random_tucker::<f64>(&[10, 12, 14], &[3, 3, 3], &mut rng)
+        .unwrap()
+        .to_tensor();
     let input = dir.join("x.npy");
     save(&input, &x);
     let run = |method: &str| {
@@ -178,7 +189,9 @@ fn cp_and_tt_reach_a_compression() {
 fn fortran_ordered_input_gives_the_same_result() {
     let (_dir_guard, dir) = temp_dir("fortran");
     let mut rng = SeededRng::new(3);
-    let x = random_tucker::<f64>(&[6, 5, 4], &[2, 2, 2], &mut rng).tensor;
+    let x = random_tucker::<f64>(&[6, 5, 4], &[2, 2, 2], &mut rng)
+        .unwrap()
+        .to_tensor();
     let c_path = dir.join("c.npy");
     save(&c_path, &x);
     // The same array stored Fortran-ordered, as numpy.asfortranarray would write it.
@@ -212,7 +225,9 @@ fn fortran_ordered_input_gives_the_same_result() {
 fn bad_input_gets_a_clear_error() {
     let (_dir_guard, dir) = temp_dir("errors");
     let mut rng = SeededRng::new(4);
-    let x = random_tucker::<f64>(&[6, 5, 4], &[2, 2, 2], &mut rng).tensor;
+    let x = random_tucker::<f64>(&[6, 5, 4], &[2, 2, 2], &mut rng)
+        .unwrap()
+        .to_tensor();
     let input = dir.join("x.npy");
     save(&input, &x);
     let p = input.to_str().unwrap();

@@ -30,24 +30,12 @@ pub enum DataKind {
     Faceparsing,
 }
 
-impl std::fmt::Display for Task {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Pose => "pose",
-            Self::Faceseg => "faceseg",
-        })
-    }
-}
-
-impl std::fmt::Display for DataKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Synthetic => "synthetic",
-            Self::Mpii => "mpii",
-            Self::Faceparsing => "faceparsing",
-        })
-    }
-}
+tnet_hourglass::named_enum!(Task, "task", { Pose => "pose", Faceseg => "faceseg" });
+tnet_hourglass::named_enum!(DataKind, "data kind", {
+    Synthetic => "synthetic",
+    Mpii => "mpii",
+    Faceparsing => "faceparsing",
+});
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +66,8 @@ pub enum Precision {
     Bf16,
     F16,
 }
+
+tnet_hourglass::named_enum!(Precision, "precision", { F32 => "f32", Bf16 => "bf16", F16 => "f16" });
 
 impl Precision {
     /// Why this precision cannot run on the CPU, if it cannot.

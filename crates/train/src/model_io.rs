@@ -109,7 +109,8 @@ pub fn compress(
         }
         CompressTo::Tt(r) => {
             let tt = tnet_tt::tensor_train(&x.view(), &tnet_tt::TtRank::Ranks(r.clone()))
-                .map_err(bad)?;
+                .map_err(bad)?
+                .tt;
             cfg.model.param = ParamName::Tt;
             cfg.model.ranks = Some(tt.ranks());
             let rel = tt.relative_error(&x.view()).map_err(bad)?;

@@ -109,6 +109,24 @@ pub(crate) fn truncation_rank<T: Scalar>(s: &[T], cap: usize, delta2: Option<f64
     r.min(cap)
 }
 
+/// Result of [`tensor_train`]: the train (its ranks reached are `tt.ranks()`) and the error.
+#[derive(Debug, Clone)]
+pub struct TtFit<T> {
+    pub tt: TtTensor<T>,
+    /// Relative error `||X - TT|| / ||X||` after each of the `N - 1` truncations (cumulative:
+    /// the last entry is the train's error). It is the energy the truncations discarded, so
+    /// below about `sqrt(eps)` of the dtype it is rounding noise; `tt.relative_error(x)`
+    /// measures it directly.
+    pub errors: Vec<f64>,
+}
+
+impl<T> TtFit<T> {
+    /// The train's relative error (0 for a one-mode tensor, which is its own train).
+    pub fn error(&self) -> f64 {
+        self.errors.last().copied().unwrap_or(0.0)
+    }
+}
+
 /// TT-SVD (Oseledets 2011), TensorLy's `tensor_train` plus an accuracy mode.
 ///
 /// Each step needs the leading left singular vectors of a `(r_{k-1} I_k) x rest` matrix:
@@ -117,7 +135,7 @@ pub(crate) fn truncation_rank<T: Scalar>(s: &[T], cap: usize, delta2: Option<f64
 pub fn tensor_train<T: Scalar>(
     x: &ArrayViewD<'_, T>,
     rank: &TtRank,
-) -> Result<TtTensor<T>, TensorError> {
+) -> Result<TtFit<T>, TensorError> {
     // Run on a worker of the thread pool: each fork-join inside then wakes one thread, not two.
     rayon::scope(|_| tensor_train_impl(x, rank))
 }
@@ -125,7 +143,7 @@ pub fn tensor_train<T: Scalar>(
 fn tensor_train_impl<T: Scalar>(
     x: &ArrayViewD<'_, T>,
     rank: &TtRank,
-) -> Result<TtTensor<T>, TensorError> {
+) -> Result<TtFit<T>, TensorError> {
     let norm_x = check_tensor_norm(x)?;
     let order = x.ndim();
     let (caps, eps) = rank.bounds(x.shape())?;
@@ -139,6 +157,9 @@ fn tensor_train_impl<T: Scalar>(
     // lost in them. When the asked accuracy reaches that level, use the SVD itself.
     let precise = eps.is_some_and(|e| e < 10.0 * T::epsilon().as_f64().sqrt());
     let mut cores = Vec::with_capacity(order);
+    let mut errors = Vec::with_capacity(order.saturating_sub(1));
+    // Squared norms: of the matrix being split, and of what the truncations dropped so far.
+    let (mut energy, mut dropped) = (norm_x * norm_x, 0.0f64);
     let mut carry: Option<Array2<T>> = None;
     let mut r_prev = 1;
     let total: usize = shape.iter().product();
@@ -202,6 +223,14 @@ fn tensor_train_impl<T: Scalar>(
             u.into_shape_with_order((r_prev, shape[k], r))
                 .expect("sizes"),
         );
+        let kept = tnet_tensor::frobenius_norm(&next.view().into_dyn()).powi(2);
+        dropped += (energy - kept).max(0.0);
+        energy = kept;
+        errors.push(if norm_x > 0.0 {
+            dropped.sqrt() / norm_x
+        } else {
+            0.0
+        });
         carry = Some(next);
         r_prev = r;
     }
@@ -217,7 +246,10 @@ fn tensor_train_impl<T: Scalar>(
         last.into_shape_with_order((r_prev, shape[order - 1], 1))
             .expect("sizes"),
     );
-    TtTensor::new(cores)
+    Ok(TtFit {
+        tt: TtTensor::new(cores)?,
+        errors,
+    })
 }
 
 /// Whether `U^T U` is the identity to within `sqrt(eps)`.

@@ -1,6 +1,32 @@
+use ndarray::IxDyn;
 use ndarray::{Array3, ArrayD};
-use tnet_tensor::random::tt_dense;
+use tnet_tensor::linalg::matmul;
 use tnet_tensor::{Scalar, TensorError};
+
+/// The full tensor of a tensor train, contracting the cores `G_k: r_{k-1} x I_k x r_k` left to
+/// right; the first and last ranks are 1 and neighbouring ranks match, as [`TtTensor::new`]
+/// checks.
+pub fn tt_to_tensor<T: Scalar>(cores: &[Array3<T>]) -> ArrayD<T> {
+    let shape: Vec<usize> = cores.iter().map(|c| c.dim().1).collect();
+    let (r0, i0, r1) = cores[0].dim();
+    let mut acc = cores[0]
+        .view()
+        .into_shape_with_order((r0 * i0, r1))
+        .expect("contiguous")
+        .to_owned();
+    for core in &cores[1..] {
+        let (ra, i, rb) = core.dim();
+        let cm = core
+            .view()
+            .into_shape_with_order((ra, i * rb))
+            .expect("contiguous");
+        let next = matmul(acc.view(), cm);
+        let rows = next.nrows() * i;
+        acc = next.into_shape_with_order((rows, rb)).expect("sizes");
+    }
+    acc.into_shape_with_order(IxDyn(&shape))
+        .expect("first and last TT ranks are 1")
+}
 
 /// A tensor in tensor-train form: cores `G_k: r_{k-1} x I_k x r_k` with `r_0 = r_N = 1`,
 /// `X[i_0, .., i_{N-1}] = G_0[:, i_0, :] G_1[:, i_1, :] ... G_{N-1}[:, i_{N-1}, :]`.
@@ -53,7 +79,7 @@ impl<T: Scalar> TtTensor<T> {
 
     /// The full tensor.
     pub fn to_tensor(&self) -> ArrayD<T> {
-        tt_dense(&self.cores)
+        tt_to_tensor(&self.cores)
     }
 
     /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).
@@ -61,7 +87,7 @@ impl<T: Scalar> TtTensor<T> {
         tnet_tensor::relative_error_blockwise(x, &self.shape(), |rows| {
             let mut cores = self.cores.clone();
             cores[0] = self.cores[0].slice(ndarray::s![.., rows, ..]).to_owned();
-            tt_dense(&cores)
+            tt_to_tensor(&cores)
         })
     }
 

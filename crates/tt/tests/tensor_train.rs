@@ -1,8 +1,9 @@
 //! TT-SVD and TT rounding against exact TT tensors, hand-made cases and the accuracy bound.
 
 use ndarray::{Array3, ArrayD, IxDyn, array};
-use tnet_tensor::random::{SeededRng, add_noise, random_normal, random_tt};
+use tnet_tensor::random::{SeededRng, add_noise, random_normal};
 use tnet_tensor::{TensorError, relative_error};
+use tnet_tt::random_tt;
 use tnet_tt::{TtRank, TtTensor, tensor_train};
 
 #[test]
@@ -20,8 +21,12 @@ fn exact_recovery_orders_3_to_8() {
     ];
     for (seed, (shape, ranks)) in cases.into_iter().enumerate() {
         let mut rng = SeededRng::new(200 + seed as u64);
-        let x = random_tt::<f64>(&shape, &ranks, &mut rng).tensor;
-        let tt = tensor_train(&x.view(), &TtRank::Ranks(ranks.clone())).unwrap();
+        let x = random_tt::<f64>(&shape, &ranks, &mut rng)
+            .unwrap()
+            .to_tensor();
+        let tt = tensor_train(&x.view(), &TtRank::Ranks(ranks.clone()))
+            .unwrap()
+            .tt;
         let rel = relative_error(&x.view(), &tt.to_tensor().view()).unwrap();
         assert!(rel < 1e-9, "shape {shape:?}: {rel}");
         assert_eq!(tt.ranks(), ranks);
@@ -33,7 +38,8 @@ fn exact_recovery_orders_3_to_8() {
                 max_rank: None,
             },
         )
-        .unwrap();
+        .unwrap()
+        .tt;
         assert_eq!(tt.ranks(), ranks, "shape {shape:?}");
     }
 }
@@ -43,7 +49,7 @@ fn hand_case_rank_one() {
     // x = a ∘ b with a = (3, 4), b = (1, 2): one left core a/|a| (sign: largest entry positive)
     // and the right core |a| b.
     let x = array![[3.0f64, 6.0], [4.0, 8.0]].into_dyn();
-    let tt = tensor_train(&x.view(), &TtRank::Max(1)).unwrap();
+    let tt = tensor_train(&x.view(), &TtRank::Max(1)).unwrap().tt;
     assert_eq!(tt.ranks(), vec![1, 1, 1]);
     let g0 = &tt.cores[0];
     let g1 = &tt.cores[1];
@@ -57,7 +63,7 @@ fn ranks_are_clamped_like_tensorly() {
     let mut rng = SeededRng::new(3);
     let x = random_normal::<f64>(&[3, 4, 5], &mut rng);
     // Rank 10 everywhere: TensorLy's rule clamps r_1 to min(3, 20) = 3 and r_2 to min(12, 5) = 5.
-    let tt = tensor_train(&x.view(), &TtRank::Max(10)).unwrap();
+    let tt = tensor_train(&x.view(), &TtRank::Max(10)).unwrap().tt;
     assert_eq!(tt.ranks(), vec![1, 3, 5, 1]);
     assert!(relative_error(&x.view(), &tt.to_tensor().view()).unwrap() < 1e-13);
     let err = tensor_train(&x.view(), &TtRank::Ranks(vec![1, 2, 1])).unwrap_err();
@@ -91,7 +97,9 @@ fn ranks_are_clamped_like_tensorly() {
 #[test]
 fn accuracy_mode_meets_epsilon_on_noisy_tensors() {
     let mut rng = SeededRng::new(4);
-    let mut x = random_tt::<f64>(&[6, 7, 8, 5, 4], &[1, 3, 4, 4, 3, 1], &mut rng).tensor;
+    let mut x = random_tt::<f64>(&[6, 7, 8, 5, 4], &[1, 3, 4, 4, 3, 1], &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.05, &mut rng);
     for eps in [0.2, 0.06, 0.01] {
         let tt = tensor_train(
@@ -101,7 +109,8 @@ fn accuracy_mode_meets_epsilon_on_noisy_tensors() {
                 max_rank: None,
             },
         )
-        .unwrap();
+        .unwrap()
+        .tt;
         let rel = relative_error(&x.view(), &tt.to_tensor().view()).unwrap();
         assert!(
             rel <= eps,
@@ -115,8 +124,8 @@ fn accuracy_mode_meets_epsilon_on_noisy_tensors() {
 fn rounding_recompresses_within_epsilon() {
     let mut rng = SeededRng::new(5);
     let shape = [5, 6, 7, 4];
-    let a = random_tt::<f64>(&shape, &[1, 2, 3, 2, 1], &mut rng);
-    let b = random_tt::<f64>(&shape, &[1, 2, 2, 2, 1], &mut rng);
+    let a = random_tt::<f64>(&shape, &[1, 2, 3, 2, 1], &mut rng).unwrap();
+    let b = random_tt::<f64>(&shape, &[1, 2, 2, 2, 1], &mut rng).unwrap();
     // The exact sum a + b as a TT with block-diagonal cores of ranks (1, 4, 5, 4, 1).
     let sum_cores: Vec<Array3<f64>> = (0..4)
         .map(|k| {
@@ -144,7 +153,7 @@ fn rounding_recompresses_within_epsilon() {
         })
         .collect();
     let sum = TtTensor::new(sum_cores).unwrap();
-    let dense = &a.tensor + &b.tensor;
+    let dense = &a.to_tensor() + &b.to_tensor();
     assert!(relative_error(&dense.view(), &sum.to_tensor().view()).unwrap() < 1e-12);
     assert_eq!(sum.ranks(), vec![1, 4, 5, 4, 1]);
     // Exact rounding keeps it exact and cannot need more than the TT-SVD ranks.
@@ -162,7 +171,8 @@ fn rounding_recompresses_within_epsilon() {
             max_rank: None,
         },
     )
-    .unwrap();
+    .unwrap()
+    .tt;
     assert_eq!(exact.ranks(), svd.ranks());
     // Lossy rounding stays within its epsilon.
     for eps in [0.3, 0.1, 0.03] {
@@ -199,20 +209,61 @@ fn bad_input_is_refused() {
 #[test]
 fn one_dimensional_and_f32() {
     let v = array![1.0f32, 2.0, 3.0].into_dyn();
-    let tt = tensor_train(&v.view(), &TtRank::Max(3)).unwrap();
+    let tt = tensor_train(&v.view(), &TtRank::Max(3)).unwrap().tt;
     assert_eq!(tt.to_tensor(), v);
     let mut rng = SeededRng::new(6);
-    let x = random_tt::<f32>(&[5, 6, 7], &[1, 2, 3, 1], &mut rng).tensor;
-    let tt = tensor_train(&x.view(), &TtRank::Ranks(vec![1, 2, 3, 1])).unwrap();
+    let x = random_tt::<f32>(&[5, 6, 7], &[1, 2, 3, 1], &mut rng)
+        .unwrap()
+        .to_tensor();
+    let tt = tensor_train(&x.view(), &TtRank::Ranks(vec![1, 2, 3, 1]))
+        .unwrap()
+        .tt;
     assert!(relative_error(&x.view(), &tt.to_tensor().view()).unwrap() < 1e-5);
 }
 
 #[test]
 fn blockwise_error_equals_the_full_error() {
     let mut rng = SeededRng::new(7);
-    let mut x = random_tt::<f64>(&[200, 90, 80], &[1, 4, 4, 1], &mut rng).tensor;
+    let mut x = random_tt::<f64>(&[200, 90, 80], &[1, 4, 4, 1], &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.2, &mut rng);
-    let tt = tensor_train(&x.view(), &TtRank::Max(2)).unwrap();
+    let tt = tensor_train(&x.view(), &TtRank::Max(2)).unwrap().tt;
     let full = relative_error(&x.view(), &tt.to_tensor().view()).unwrap();
     assert!((full - tt.relative_error(&x.view()).unwrap()).abs() < 1e-12);
+}
+
+#[test]
+fn the_fit_reports_the_error_the_train_has() {
+    let mut rng = SeededRng::new(11);
+    let mut x = random_tt::<f64>(&[6, 5, 7, 4], &[1, 3, 4, 2, 1], &mut rng)
+        .unwrap()
+        .to_tensor();
+    add_noise(&mut x, 0.05, &mut rng);
+    let fit = tensor_train(&x.view(), &TtRank::Ranks(vec![1, 2, 3, 2, 1])).unwrap();
+    assert_eq!(fit.errors.len(), 3, "one error per truncation");
+    assert!(
+        fit.errors.windows(2).all(|w| w[0] <= w[1] + 1e-15),
+        "{:?}",
+        fit.errors
+    );
+    let measured = fit.tt.relative_error(&x.view()).unwrap();
+    assert!(measured > 0.01, "the ranks truncate: {measured}");
+    assert!(
+        (fit.error() - measured).abs() < 1e-10,
+        "{} vs {measured}",
+        fit.error()
+    );
+}
+
+#[test]
+fn random_tt_refuses_a_wrong_rank_count_or_boundary() {
+    let mut rng = SeededRng::new(0);
+    assert!(random_tt::<f64>(&[3, 4], &[1, 2], &mut rng).is_err());
+    assert!(random_tt::<f64>(&[3, 4], &[2, 2, 1], &mut rng).is_err());
+    assert!(random_tt::<f64>(&[3, 4], &[1, 0, 1], &mut rng).is_err());
+    assert_eq!(
+        random_tt::<f64>(&[3, 4], &[1, 2, 1], &mut rng).unwrap().ranks(),
+        vec![1, 2, 1]
+    );
 }

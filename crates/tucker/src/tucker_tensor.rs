@@ -1,6 +1,17 @@
 use ndarray::{Array2, ArrayD};
-use tnet_tensor::random::tucker_dense;
 use tnet_tensor::{Scalar, TensorError, contract_modes};
+
+/// The full tensor of a Tucker model, `core ×_0 U_0 .. ×_{N-1} U_{N-1}` (products ordered to
+/// keep intermediates small); one factor `U_k: I_k x r_k` per core mode, as
+/// [`TuckerTensor::new`] checks.
+pub fn tucker_to_tensor<T: Scalar>(core: &ArrayD<T>, factors: &[Array2<T>]) -> ArrayD<T> {
+    let ops: Vec<_> = factors
+        .iter()
+        .enumerate()
+        .map(|(k, f)| (k, f.t()))
+        .collect();
+    contract_modes(&core.view(), &ops)
+}
 
 /// A tensor in Tucker form, `X = core ×_0 U_0 ×_1 U_1 ... ×_{N-1} U_{N-1}`, with
 /// `core: r_0 x .. x r_{N-1}` and `U_k: I_k x r_k`.
@@ -44,7 +55,7 @@ impl<T: Scalar> TuckerTensor<T> {
 
     /// The full tensor (products ordered to keep intermediates small).
     pub fn to_tensor(&self) -> ArrayD<T> {
-        tucker_dense(&self.core, &self.factors)
+        tucker_to_tensor(&self.core, &self.factors)
     }
 
     /// `||x - self|| / ||x||`, reconstructing block by block (never the whole tensor at once).

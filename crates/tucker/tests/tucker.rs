@@ -3,8 +3,9 @@
 use ndarray::{Array2, ArrayD, IxDyn, array};
 use tnet_tensor::Factorized;
 use tnet_tensor::linalg::matmul;
-use tnet_tensor::random::{SeededRng, add_noise, random_normal, random_orthonormal, random_tucker};
+use tnet_tensor::random::{SeededRng, add_noise, random_normal, random_orthonormal};
 use tnet_tensor::{TensorError, relative_error};
+use tnet_tucker::random_tucker;
 use tnet_tucker::{
     TuckerInit, TuckerOptions, TuckerRank, TuckerTensor, hosvd, partial_tucker,
     ranks_for_compression, tensorly_fraction_ranks, tucker, tucker_params,
@@ -30,7 +31,9 @@ fn exact_recovery_orders_3_to_8() {
     ];
     for (seed, (shape, ranks)) in cases.into_iter().enumerate() {
         let mut rng = SeededRng::new(seed as u64);
-        let x = random_tucker::<f64>(&shape, &ranks, &mut rng).tensor;
+        let x = random_tucker::<f64>(&shape, &ranks, &mut rng)
+            .unwrap()
+            .to_tensor();
         let fit = tucker(
             &x.view(),
             &TuckerRank::Ranks(ranks.clone()),
@@ -94,7 +97,9 @@ fn rank_one_integer_case_by_hand() {
 #[test]
 fn hooi_error_history_matches_true_error_and_settles() {
     let mut rng = SeededRng::new(12);
-    let mut x = random_tucker::<f64>(&[20, 18, 16], &[4, 4, 4], &mut rng).tensor;
+    let mut x = random_tucker::<f64>(&[20, 18, 16], &[4, 4, 4], &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.05, &mut rng);
     let opts = TuckerOptions {
         tol: 0.0,
@@ -123,7 +128,9 @@ fn hooi_error_history_matches_true_error_and_settles() {
 #[test]
 fn random_init_reaches_the_same_fit() {
     let mut rng = SeededRng::new(13);
-    let x = random_tucker::<f64>(&[9, 8, 7], &[3, 3, 3], &mut rng).tensor;
+    let x = random_tucker::<f64>(&[9, 8, 7], &[3, 3, 3], &mut rng)
+        .unwrap()
+        .to_tensor();
     let opts = TuckerOptions {
         init: TuckerInit::Random { seed: 5 },
         tol: 1e-12,
@@ -136,7 +143,9 @@ fn random_init_reaches_the_same_fit() {
 #[test]
 fn fixed_factors_are_left_unchanged() {
     let mut rng = SeededRng::new(14);
-    let mut x = random_tucker::<f64>(&[10, 9, 8], &[3, 3, 3], &mut rng).tensor;
+    let mut x = random_tucker::<f64>(&[10, 9, 8], &[3, 3, 3], &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.1, &mut rng);
     let given: Vec<Array2<f64>> = [10, 9, 8]
         .iter()
@@ -169,7 +178,9 @@ fn fixed_factors_are_left_unchanged() {
 #[test]
 fn partial_tucker_leaves_other_modes_whole() {
     let mut rng = SeededRng::new(15);
-    let x = random_tucker::<f64>(&[6, 12, 10, 5], &[6, 3, 4, 5], &mut rng).tensor;
+    let x = random_tucker::<f64>(&[6, 12, 10, 5], &[6, 3, 4, 5], &mut rng)
+        .unwrap()
+        .to_tensor();
     let p = partial_tucker(
         &x.view(),
         &[1, 2],
@@ -282,7 +293,9 @@ fn compression_target_is_reached_closely() {
 #[test]
 fn works_in_f32() {
     let mut rng = SeededRng::new(16);
-    let x = random_tucker::<f32>(&[12, 10, 8], &[3, 3, 2], &mut rng).tensor;
+    let x = random_tucker::<f32>(&[12, 10, 8], &[3, 3, 2], &mut rng)
+        .unwrap()
+        .to_tensor();
     let fit = tucker(
         &x.view(),
         &TuckerRank::Ranks(vec![3, 3, 2]),
@@ -296,7 +309,9 @@ fn works_in_f32() {
 fn blockwise_error_equals_the_full_error() {
     // 300 x 70 x 60 entries: more than one block of the blockwise measurement.
     let mut rng = SeededRng::new(17);
-    let mut x = random_tucker::<f64>(&[300, 70, 60], &[5, 5, 5], &mut rng).tensor;
+    let mut x = random_tucker::<f64>(&[300, 70, 60], &[5, 5, 5], &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.2, &mut rng);
     let fit = tucker(&x.view(), &TuckerRank::Same(3), &TuckerOptions::default()).unwrap();
     let full = relative_error(&x.view(), &fit.tucker.to_tensor().view()).unwrap();
@@ -312,7 +327,9 @@ fn fixed_first_mode_with_svd_init_and_a_full_rank_mode() {
     // Active modes 0 and 1 (mode 2 at full rank), mode 0 fixed at its SVD init: the first
     // updated mode is then in the second half of the sweep, so every factor it needs exists.
     let mut rng = SeededRng::new(18);
-    let mut x = random_tucker::<f64>(&[9, 8, 4], &[3, 3, 4], &mut rng).tensor;
+    let mut x = random_tucker::<f64>(&[9, 8, 4], &[3, 3, 4], &mut rng)
+        .unwrap()
+        .to_tensor();
     add_noise(&mut x, 0.05, &mut rng);
     let opts = TuckerOptions {
         fixed_factors: vec![0],
@@ -343,4 +360,14 @@ fn fixed_first_mode_with_svd_init_and_a_full_rank_mode() {
     };
     let again = tucker(&x.view(), &TuckerRank::Ranks(vec![3, 3, 4]), &given).unwrap();
     assert!((again.errors.last().unwrap() - fit.errors.last().unwrap()).abs() < 1e-12);
+}
+
+#[test]
+fn random_tucker_refuses_ranks_its_factors_cannot_have() {
+    let mut rng = SeededRng::new(0);
+    assert!(random_tucker::<f64>(&[3, 4], &[4, 2], &mut rng).is_err());
+    assert!(random_tucker::<f64>(&[3, 4], &[0, 2], &mut rng).is_err());
+    assert!(random_tucker::<f64>(&[3, 4], &[2], &mut rng).is_err());
+    let t = random_tucker::<f64>(&[3, 4], &[2, 3], &mut rng).unwrap();
+    assert_eq!((t.shape(), t.ranks()), (vec![3, 4], vec![2, 3]));
 }
