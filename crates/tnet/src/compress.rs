@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use tnet_hourglass::{HourglassConfig, ParamName, Parametrization, RankSpec};
-use tnet_train::config::Task;
-use tnet_train::data::{face_data, pose_data};
-use tnet_train::eval::{validate_faces, validate_pose};
+use tnet_train::data::TaskData;
+use tnet_train::eval::{ValidateOptions, Validation, validate};
 use tnet_train::model_io::{CompressTo, compress, load_model, save_compressed};
 
 use crate::device::parse_device;
@@ -93,44 +92,24 @@ pub fn run(args: &CompressArgs) -> Result<()> {
         None
     } else {
         let cfg = &report.config;
-        Some(match cfg.task {
-            Task::Pose => {
-                let d = pose_data(cfg, false).context("validation data")?;
-                let (r, _) = validate_pose(
-                    &net,
-                    &d.val,
-                    &d.gt,
-                    cfg.data.sigma,
-                    cfg.batch_size,
-                    cfg.data.val_limit,
-                    false,
-                    &device,
-                    false,
-                )?;
-                println!(
-                    "validation PCKh@0.5 Mean before fine-tuning: {:.2} % (dense: {})",
-                    r.at_05.mean,
-                    meta.metric.map_or("?".into(), |m| format!("{m:.2} %"))
-                );
-                r.at_05.mean
-            }
-            Task::Faceseg => {
-                let d = face_data(cfg, false).context("validation data")?;
-                let r = validate_faces(
-                    &net,
-                    &d.val,
-                    cfg.batch_size,
-                    cfg.data.val_limit,
-                    &device,
-                    false,
-                )?;
-                println!(
-                    "validation mIoU (no background) before fine-tuning: {:.4}",
-                    r.mean_iou_no_background
-                );
-                r.mean_iou_no_background
-            }
-        })
+        let data = TaskData::load(cfg, false).context("validation data")?;
+        let opts = ValidateOptions {
+            batch: cfg.batch_size,
+            limit: cfg.data.val_limit,
+            flip: false,
+            sigma: cfg.data.sigma,
+            quiet: false,
+        };
+        let v = validate(&net, &data, &opts, &device)?;
+        let dense = meta.metric.map_or("?".into(), |m| match &v {
+            Validation::Pose(_) => format!("{m:.2} %"),
+            Validation::Face(_) => format!("{:.2} %", 100.0 * m),
+        });
+        println!(
+            "validation {} before fine-tuning (dense: {dense})",
+            v.describe()
+        );
+        Some(v.metric())
     };
     let out = args
         .out

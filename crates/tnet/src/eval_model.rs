@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use tnet_metrics::segmentation::{HELEN_CLASSES, SegmentationReport};
-use tnet_train::config::Task;
-use tnet_train::data::{face_data, pose_data};
-use tnet_train::eval::{validate_faces, validate_pose};
+use tnet_train::data::TaskData;
+use tnet_train::eval::{ValidateOptions, Validation, validate};
 use tnet_train::model_io::load_model;
 
 use crate::device::parse_device;
@@ -46,36 +45,19 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     if args.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }
-    let batch = args.batch_size;
-    match cfg.task {
-        Task::Pose => {
-            let data = pose_data(&cfg, args.json).context("validation data")?;
-            let (report, _) = validate_pose(
-                &net,
-                &data.val,
-                &data.gt,
-                cfg.data.sigma,
-                batch,
-                args.limit,
-                args.flip,
-                &device,
-                args.json,
-            )?;
-            if args.json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                crate::eval_pckh::print_table(&report);
-            }
-        }
-        Task::Faceseg => {
-            let data = face_data(&cfg, args.json).context("validation data")?;
-            let report = validate_faces(&net, &data.val, batch, args.limit, &device, args.json)?;
-            if args.json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print_segmentation(&report);
-            }
-        }
+    let data = TaskData::load(&cfg, args.json).context("validation data")?;
+    let opts = ValidateOptions {
+        batch: args.batch_size,
+        limit: args.limit,
+        flip: args.flip,
+        sigma: cfg.data.sigma,
+        quiet: args.json,
+    };
+    match validate(&net, &data, &opts, &device)? {
+        Validation::Pose(report) if args.json => println!("{}", serde_json::to_string(&report)?),
+        Validation::Pose(report) => crate::eval_pckh::print_table(&report),
+        Validation::Face(report) if args.json => println!("{}", serde_json::to_string(&report)?),
+        Validation::Face(report) => print_segmentation(&report),
     }
     Ok(())
 }

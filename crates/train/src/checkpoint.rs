@@ -36,6 +36,23 @@ pub struct CheckpointMeta {
 
 pub const FORMAT: u32 = 1;
 
+impl CheckpointMeta {
+    /// Where a new run of `cfg` stands: nothing trained yet.
+    pub fn fresh(cfg: &TrainConfig) -> Self {
+        CheckpointMeta {
+            epoch: 0,
+            batch: 0,
+            step: 0,
+            config: cfg.clone(),
+            metric: None,
+            best_metric: None,
+            format: FORMAT,
+            epoch_loss_sum: 0.0,
+            epoch_loss_count: 0,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("{path}: {msg}")]

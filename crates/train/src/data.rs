@@ -33,6 +33,30 @@ pub struct FaceData {
     pub val: Arc<Vec<FaceItem>>,
 }
 
+/// The data of a run, whichever its task.
+pub enum TaskData {
+    Pose(PoseData),
+    Face(FaceData),
+}
+
+impl TaskData {
+    /// The data `cfg`'s task trains and validates on (synthetic data made first when absent).
+    pub fn load(cfg: &TrainConfig, quiet: bool) -> Result<Self, RunDataError> {
+        Ok(match cfg.task {
+            Task::Pose => TaskData::Pose(pose_data(cfg, quiet)?),
+            Task::Faceseg => TaskData::Face(face_data(cfg, quiet)?),
+        })
+    }
+
+    /// Training samples (people for pose, images for face parsing).
+    pub fn n_train(&self) -> usize {
+        match self {
+            TaskData::Pose(p) => p.train.people.len(),
+            TaskData::Face(f) => f.train.len(),
+        }
+    }
+}
+
 /// Version of the synthetic generators (3: face-centred synthetic faces with thicker parts).
 const GENERATOR_VERSION: u32 = 3;
 

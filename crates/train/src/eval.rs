@@ -16,7 +16,67 @@ use tnet_metrics::decode::decode_heatmaps;
 use tnet_metrics::pckh::{PckhGroundTruth, PckhReport, evaluate};
 use tnet_metrics::segmentation::{ConfusionMatrix, SegmentationReport};
 
+use crate::data::TaskData;
 use crate::progress::bar;
+
+/// How a validation pass runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidateOptions {
+    /// Images per forward pass.
+    pub batch: usize,
+    /// Validate on at most this many samples (all when `None`).
+    pub limit: Option<usize>,
+    /// Pose: average the heatmaps with those of the mirrored image.
+    pub flip: bool,
+    /// Gaussian sigma of the pose targets (heatmap pixels).
+    pub sigma: f64,
+    /// No progress bar.
+    pub quiet: bool,
+}
+
+/// A validation's report, whichever the task.
+#[derive(Debug, Clone)]
+pub enum Validation {
+    Pose(PckhReport),
+    Face(SegmentationReport),
+}
+
+impl Validation {
+    /// The run's metric: PCKh@0.5 Mean in % (pose), mIoU without background in [0, 1] (faces).
+    pub fn metric(&self) -> f64 {
+        match self {
+            Validation::Pose(r) => r.at_05.mean,
+            Validation::Face(r) => r.mean_iou_no_background,
+        }
+    }
+
+    /// The metric with its name, for a person: `PCKh@0.5 81.02 %`, `mIoU (no bg) 45.10 %`.
+    pub fn describe(&self) -> String {
+        match self {
+            Validation::Pose(r) => format!("PCKh@0.5 {:.2} %", r.at_05.mean),
+            Validation::Face(r) => {
+                format!("mIoU (no bg) {:.2} %", 100.0 * r.mean_iou_no_background)
+            }
+        }
+    }
+}
+
+/// Validates `net` on the validation set of `data`: the one entry point of training, `tnet eval`
+/// and `tnet compress`.
+pub fn validate(
+    net: &TNet,
+    data: &TaskData,
+    opts: &ValidateOptions,
+    device: &Device,
+) -> Result<Validation> {
+    Ok(match data {
+        TaskData::Pose(p) => {
+            let (report, _) = validate_pose(net, &p.val, &p.gt, opts, device)?;
+            Validation::Pose(report)
+        }
+        TaskData::Face(f) => Validation::Face(validate_faces(net, &f.val, opts, device)?),
+    })
+}
 
 fn err(e: impl std::fmt::Display) -> candle_core::Error {
     candle_core::Error::Msg(e.to_string())
@@ -106,18 +166,20 @@ pub fn gt_prefix(gt: &PckhGroundTruth, n: usize) -> PckhGroundTruth {
 
 /// Predicted joints `(N, 16, 2)` (0-based image coordinates) of the first `limit` people and
 /// their PCKh report.
-#[allow(clippy::too_many_arguments)]
 pub fn validate_pose(
     net: &TNet,
     val: &Arc<PoseDataset>,
     gt: &PckhGroundTruth,
-    sigma: f64,
-    batch: usize,
-    limit: Option<usize>,
-    flip: bool,
+    opts: &ValidateOptions,
     device: &Device,
-    quiet: bool,
 ) -> Result<(PckhReport, Array3<f64>)> {
+    let ValidateOptions {
+        batch,
+        limit,
+        flip,
+        sigma,
+        quiet,
+    } = *opts;
     let cfg = net.config();
     let n = limit.unwrap_or(usize::MAX).min(val.people.len());
     let sample = SampleConfig {
@@ -167,11 +229,15 @@ pub fn validate_pose(
 pub fn validate_faces(
     net: &TNet,
     val: &Arc<Vec<FaceItem>>,
-    batch: usize,
-    limit: Option<usize>,
+    opts: &ValidateOptions,
     device: &Device,
-    quiet: bool,
 ) -> Result<SegmentationReport> {
+    let ValidateOptions {
+        batch,
+        limit,
+        quiet,
+        ..
+    } = *opts;
     let cfg = net.config();
     let classes = cfg.head.channels();
     let n = limit.unwrap_or(usize::MAX).min(val.len());

@@ -157,15 +157,9 @@ pub fn save_compressed(
     metric: Option<f64>,
 ) -> Result<(), TrainError> {
     let meta = CheckpointMeta {
-        epoch: 0,
-        batch: 0,
-        step: 0,
-        config: report.config.clone(),
         metric,
         best_metric: metric,
-        format: checkpoint::FORMAT,
-        epoch_loss_sum: 0.0,
-        epoch_loss_count: 0,
+        ..CheckpointMeta::fresh(&report.config)
     };
     checkpoint::save(path, net, None, &meta)?;
     Ok(())

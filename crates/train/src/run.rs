@@ -19,9 +19,9 @@ use tnet_metrics::pckh::PckhReport;
 use tnet_metrics::segmentation::SegmentationReport;
 
 use crate::checkpoint::{self, Checkpoint, CheckpointMeta};
-use crate::config::{PartLr, Task, TrainConfig};
-use crate::data::{face_data, pose_data};
-use crate::eval::{to_tensor4, validate_faces, validate_pose};
+use crate::config::{PartLr, TrainConfig};
+use crate::data::{RunDataError, TaskData};
+use crate::eval::{ValidateOptions, Validation, to_tensor4, validate};
 use crate::optim::Optimizer;
 use crate::progress::bar;
 
@@ -89,6 +89,17 @@ pub struct EpochLog {
     /// `||W_after - W_before|| / ||W_before||`, sampled every [`KERNEL_PROBE_EVERY`] steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel_update: Option<f64>,
+}
+
+impl EpochLog {
+    /// The line with the validation's full report.
+    fn with_report(mut self, validation: Validation) -> Self {
+        match validation {
+            Validation::Pose(r) => self.pckh = Some(r),
+            Validation::Face(r) => self.segmentation = Some(r),
+        }
+        self
+    }
 }
 
 /// Every this many steps the training loop measures how far one step moves the kernel tensor.
@@ -222,274 +233,273 @@ pub fn train(
     let dir = &opts.run_dir;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     let _lock = lock_run_dir(dir)?;
-    let net = build_network(cfg, device)?;
-    let mut opt = optimizer_for(cfg, &net)?;
-    let last_path = dir.join("last.safetensors");
-    let best_path = dir.join("best.safetensors");
-    let mut meta = CheckpointMeta {
-        epoch: 0,
-        batch: 0,
-        step: 0,
-        config: cfg.clone(),
-        metric: None,
-        best_metric: None,
-        format: checkpoint::FORMAT,
-        epoch_loss_sum: 0.0,
-        epoch_loss_count: 0,
-    };
-    if opts.resume {
-        let ck = Checkpoint::load(&last_path, device)?;
-        if !same_run(&ck.meta.config, cfg) {
-            return Err(TrainError::Resume(format!(
-                "{} was written with another configuration; resume with the run's own config.toml (only epochs and schedule.* may change)",
-                last_path.display()
-            )));
-        }
-        ck.restore_model(&net)?;
-        ck.restore_optimizer(&mut opt)?;
-        meta = ck.meta.clone();
-        meta.config = cfg.clone();
-        if meta.epoch >= cfg.epochs {
-            return Err(TrainError::Resume(format!(
-                "{} already finished {} of {} epochs: raise epochs to train longer",
-                dir.display(),
-                meta.epoch,
-                cfg.epochs
-            )));
-        }
-    } else {
-        if let Some(init) = &opts.init_from {
-            let ck = Checkpoint::load(init, device)?;
-            ck.restore_model(&net)?;
-        }
-        std::fs::write(dir.join("config.toml"), cfg.to_toml()).map_err(io_err(dir))?;
-        std::fs::write(dir.join("log.jsonl"), b"").map_err(io_err(dir))?;
-    }
-    let log_path = dir.join("log.jsonl");
-    let pose = match cfg.task {
-        Task::Pose => Some(pose_data(cfg, opts.quiet)?),
-        Task::Faceseg => None,
-    };
-    let faces = match cfg.task {
-        Task::Faceseg => Some(face_data(cfg, opts.quiet)?),
-        Task::Pose => None,
-    };
-    let n_train = pose
-        .as_ref()
-        .map(|p| p.train.people.len())
-        .or(faces.as_ref().map(|f| f.train.len()))
-        .unwrap_or(0);
-    let steps_full = n_train / cfg.batch_size;
-    if steps_full == 0 {
-        return Err(TrainError::Resume(format!(
-            "{n_train} training samples are fewer than one batch of {}",
-            cfg.batch_size
-        )));
-    }
-    let steps_per_epoch = cfg
-        .max_steps_per_epoch
-        .map_or(steps_full, |m| m.min(steps_full));
-    let net_cfg = net.config().clone();
-    let augment = cfg.data.augment.then_some(Augment::HOURGLASS);
-    let loader_cfg = LoaderConfig {
-        batch_size: cfg.batch_size,
-        shuffle: true,
-        drop_last: true,
-        prefetch: 3,
-        seed: cfg.seed,
-        on_bad_image: OnBadImage::Stop,
-    };
+    let mut run = Run::start(cfg, device, opts)?;
     let started = Instant::now();
     let mut summary = RunSummary {
-        epochs_done: meta.epoch,
-        steps: meta.step,
+        epochs_done: run.meta.epoch,
+        steps: run.meta.step,
         interrupted: false,
         last: None,
-        best_metric: meta.best_metric,
+        best_metric: run.meta.best_metric,
         train_seconds: 0.0,
     };
-    for epoch in meta.epoch..cfg.epochs {
+    for epoch in run.meta.epoch..cfg.epochs {
+        let Some(stats) = run.train_epoch(epoch)? else {
+            summary.interrupted = true;
+            summary.steps = run.meta.step;
+            summary.train_seconds = started.elapsed().as_secs_f64();
+            return Ok(summary);
+        };
+        let line = run.finish_epoch(epoch, stats)?;
+        summary.epochs_done = run.meta.epoch;
+        summary.steps = run.meta.step;
+        summary.best_metric = run.meta.best_metric;
+        summary.last = Some(line);
+        if opts.stop.load(Ordering::SeqCst) && run.meta.epoch < cfg.epochs {
+            summary.interrupted = true;
+            break;
+        }
+    }
+    summary.train_seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// A run in progress: the network, its optimizer, where it stands, and its data.
+struct Run<'a> {
+    cfg: &'a TrainConfig,
+    device: &'a Device,
+    opts: &'a RunOptions,
+    net: TNet,
+    opt: Optimizer,
+    meta: CheckpointMeta,
+    data: TaskData,
+    steps_per_epoch: usize,
+    last_path: PathBuf,
+    best_path: PathBuf,
+}
+
+/// What one epoch's steps measured.
+struct EpochStats {
+    seconds: f64,
+    samples: usize,
+    kernel_updates: Vec<f64>,
+}
+
+impl<'a> Run<'a> {
+    /// A fresh run (the folder's config and an empty log written), or the resumed one.
+    fn start(
+        cfg: &'a TrainConfig,
+        device: &'a Device,
+        opts: &'a RunOptions,
+    ) -> Result<Self, TrainError> {
+        let dir = &opts.run_dir;
+        let net = build_network(cfg, device)?;
+        let mut opt = optimizer_for(cfg, &net)?;
+        let last_path = dir.join("last.safetensors");
+        let meta = if opts.resume {
+            resume(cfg, device, &last_path, &net, &mut opt)?
+        } else {
+            if let Some(init) = &opts.init_from {
+                Checkpoint::load(init, device)?.restore_model(&net)?;
+            }
+            std::fs::write(dir.join("config.toml"), cfg.to_toml()).map_err(io_err(dir))?;
+            std::fs::write(dir.join("log.jsonl"), b"").map_err(io_err(dir))?;
+            CheckpointMeta::fresh(cfg)
+        };
+        let data = TaskData::load(cfg, opts.quiet)?;
+        let n_train = data.n_train();
+        let steps_full = n_train / cfg.batch_size;
+        if steps_full == 0 {
+            return Err(TrainError::Resume(format!(
+                "{n_train} training samples are fewer than one batch of {}",
+                cfg.batch_size
+            )));
+        }
+        Ok(Run {
+            steps_per_epoch: cfg
+                .max_steps_per_epoch
+                .map_or(steps_full, |m| m.min(steps_full)),
+            best_path: dir.join("best.safetensors"),
+            cfg,
+            device,
+            opts,
+            net,
+            opt,
+            meta,
+            data,
+            last_path,
+        })
+    }
+
+    fn loader_config(&self) -> LoaderConfig {
+        LoaderConfig {
+            batch_size: self.cfg.batch_size,
+            shuffle: true,
+            drop_last: true,
+            prefetch: 3,
+            seed: self.cfg.seed,
+            on_bad_image: OnBadImage::Stop,
+        }
+    }
+
+    /// The task's batch builder for `epoch` (its augmentation draws depend on the epoch).
+    fn batch_builder(&self, epoch: u64) -> BuildBatch {
+        let (seed, bad) = (self.cfg.seed, OnBadImage::Stop);
+        let input_size = self.net.config().input_size;
+        let augment = self.cfg.data.augment.then_some(Augment::HOURGLASS);
+        match &self.data {
+            TaskData::Pose(p) => {
+                let ds = p.train.clone();
+                let sample = SampleConfig {
+                    input_size,
+                    stride: 4,
+                    sigma: self.cfg.data.sigma,
+                    augment,
+                };
+                Box::new(move |chunk, skipped| {
+                    make_batch(&ds, chunk, &sample, seed, epoch, bad, skipped).map(Batch::Pose)
+                })
+            }
+            TaskData::Face(f) => {
+                let items = f.train.clone();
+                let sample = FaceSampleConfig {
+                    size: input_size,
+                    augment,
+                };
+                Box::new(move |chunk, skipped| {
+                    make_face_batch(&items, chunk, &sample, seed, epoch, bad, skipped)
+                        .map(Batch::Face)
+                })
+            }
+        }
+    }
+
+    /// The epoch's remaining steps; `None` when Ctrl-C stopped it (a checkpoint is written).
+    fn train_epoch(&mut self, epoch: usize) -> Result<Option<EpochStats>, TrainError> {
         let epoch_start = Instant::now();
-        let start_batch = meta.batch;
+        let start_batch = self.meta.batch;
         let pb = bar(
-            steps_per_epoch as u64,
-            opts.quiet,
+            self.steps_per_epoch as u64,
+            self.opts.quiet,
             &format!(
                 "epoch {}/{} {{bar:30}} {{pos}}/{{len}} {{msg}} ETA {{eta}}",
                 epoch + 1,
-                cfg.epochs
+                self.cfg.epochs
             ),
         );
         pb.set_position(start_batch as u64);
-        // One batch builder per task; the epoch's order and resume position are shared.
-        type Build =
-            Box<dyn Fn(&[usize], &AtomicUsize) -> Result<Batch, tnet_data::DataError> + Send>;
-        let (seed, e, bad) = (cfg.seed, epoch as u64, loader_cfg.on_bad_image);
-        let build: Build = match (&pose, &faces) {
-            (Some(p), _) => {
-                let ds = p.train.clone();
-                let sample = SampleConfig {
-                    input_size: net_cfg.input_size,
-                    stride: 4,
-                    sigma: cfg.data.sigma,
-                    augment,
-                };
-                Box::new(move |chunk, skipped| {
-                    make_batch(&ds, chunk, &sample, seed, e, bad, skipped).map(Batch::Pose)
-                })
-            }
-            (None, Some(f)) => {
-                let items = f.train.clone();
-                let sample = FaceSampleConfig {
-                    size: net_cfg.input_size,
-                    augment,
-                };
-                Box::new(move |chunk, skipped| {
-                    make_face_batch(&items, chunk, &sample, seed, e, bad, skipped).map(Batch::Face)
-                })
-            }
-            (None, None) => unreachable!("the task's data was loaded above"),
+        let batches = EpochLoader::with_builder_from(
+            self.data.n_train(),
+            self.loader_config(),
+            epoch as u64,
+            start_batch,
+            self.batch_builder(epoch as u64),
+        )
+        .map_err(RunDataError::from)?;
+        let mut stats = EpochStats {
+            seconds: 0.0,
+            samples: 0,
+            kernel_updates: Vec::new(),
         };
-        let batches = EpochLoader::with_builder_from(n_train, loader_cfg, e, start_batch, build)
-            .map_err(crate::data::RunDataError::from)?;
-        let mut samples = 0usize;
-        let mut kernel_updates = Vec::new();
-        let mut batch_idx = start_batch;
-        for batch in batches {
-            if batch_idx >= steps_per_epoch {
-                break;
-            }
-            let batch = batch.map_err(crate::data::RunDataError::from)?;
-            let lr = learning_rate(cfg, epoch, meta.step);
-            net.reseed_dropout(cfg.seed ^ meta.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let step_batch = match &batch {
-                Batch::Pose(b) => {
-                    let (bs, k) = b.weights.dim();
-                    StepBatch::Pose {
-                        images: to_tensor4(&b.images, device)?,
-                        heatmaps: to_tensor4(&b.heatmaps, device)?,
-                        weights: Tensor::from_vec(
-                            b.weights.iter().copied().collect::<Vec<f32>>(),
-                            (bs, k),
-                            device,
-                        )?,
-                    }
-                }
-                Batch::Face(b) => {
-                    let (bs, h, w) = b.labels.dim();
-                    StepBatch::Face {
-                        images: to_tensor4(&b.images, device)?,
-                        labels: Tensor::from_vec(
-                            b.labels.iter().map(|&v| v as u32).collect::<Vec<u32>>(),
-                            (bs, h, w),
-                            device,
-                        )?,
-                    }
-                }
-            };
-            let probe = if meta.step.is_multiple_of(KERNEL_PROBE_EVERY) {
-                Some(net.tensor().to_tensor()?.copy()?)
-            } else {
-                None
-            };
-            let loss_v = train_step(&net, &mut opt, &step_batch, lr)?;
-            if let Some(before) = probe {
-                kernel_updates.push(relative_change(&before, &net.tensor().to_tensor()?)?);
-            }
-            if !loss_v.is_finite() {
-                pb.abandon();
-                return Err(TrainError::NonFinite {
-                    loss: loss_v,
-                    epoch: epoch + 1,
-                    step: meta.step + 1,
-                    last: if last_path.is_file() {
-                        last_path.display().to_string()
-                    } else {
-                        "none was written yet".into()
-                    },
-                });
-            }
-            meta.step += 1;
-            meta.epoch_loss_sum += loss_v;
-            meta.epoch_loss_count += 1;
-            batch_idx += 1;
-            samples += step_batch.len()?;
+        for (batch_idx, batch) in (start_batch..self.steps_per_epoch).zip(batches) {
+            let batch = step_batch(&batch.map_err(RunDataError::from)?, self.device)?;
+            let loss = self.step(epoch, &batch, &mut stats.kernel_updates)?;
+            stats.samples += batch.len()?;
             let secs = epoch_start.elapsed().as_secs_f64().max(1e-9);
             pb.set_message(format!(
                 "loss {:.3e} | {:.1} samples/s",
-                meta.epoch_loss_sum / meta.epoch_loss_count as f64,
-                samples as f64 / secs
+                loss,
+                stats.samples as f64 / secs
             ));
             pb.inc(1);
-            if opts.stop.load(Ordering::SeqCst) && batch_idx < steps_per_epoch {
-                meta.batch = batch_idx;
-                checkpoint::save(&last_path, &net, Some(&opt), &meta)?;
-                pb.abandon_with_message(format!("interrupted: saved {}", last_path.display()));
-                summary.interrupted = true;
-                summary.steps = meta.step;
-                summary.train_seconds = started.elapsed().as_secs_f64();
-                return Ok(summary);
+            if self.opts.stop.load(Ordering::SeqCst) && batch_idx + 1 < self.steps_per_epoch {
+                self.meta.batch = batch_idx + 1;
+                checkpoint::save(&self.last_path, &self.net, Some(&self.opt), &self.meta)?;
+                pb.abandon_with_message(format!("interrupted: saved {}", self.last_path.display()));
+                return Ok(None);
             }
         }
         pb.finish_and_clear();
-        let epoch_seconds = epoch_start.elapsed().as_secs_f64();
-        let train_loss = meta.epoch_loss_sum / meta.epoch_loss_count.max(1) as f64;
-        let (metric, pckh, seg) = if let Some(p) = &pose {
-            let (report, _) = validate_pose(
-                &net,
-                &p.val,
-                &p.gt,
-                cfg.data.sigma,
-                cfg.batch_size,
-                cfg.data.val_limit,
-                false,
-                device,
-                opts.quiet,
-            )?;
-            (report.at_05.mean, Some(report), None)
+        stats.seconds = epoch_start.elapsed().as_secs_f64();
+        Ok(Some(stats))
+    }
+
+    /// One step at the scheduled rate; returns the epoch's mean loss so far. Every
+    /// [`KERNEL_PROBE_EVERY`] steps it records how far the step moved the kernel tensor.
+    fn step(
+        &mut self,
+        epoch: usize,
+        batch: &StepBatch,
+        kernel_updates: &mut Vec<f64>,
+    ) -> Result<f64, TrainError> {
+        let meta = &mut self.meta;
+        let lr = learning_rate(self.cfg, epoch, meta.step);
+        let net = &self.net;
+        net.reseed_dropout(self.cfg.seed ^ meta.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let probe = if meta.step.is_multiple_of(KERNEL_PROBE_EVERY) {
+            Some(net.tensor().to_tensor()?.copy()?)
         } else {
-            let f = faces.as_ref().expect("faces");
-            let report = validate_faces(
-                &net,
-                &f.val,
-                cfg.batch_size,
-                cfg.data.val_limit,
-                device,
-                opts.quiet,
-            )?;
-            (report.mean_iou_no_background, None, Some(report))
+            None
         };
+        let loss = train_step(net, &mut self.opt, batch, lr)?;
+        if let Some(before) = probe {
+            kernel_updates.push(relative_change(&before, &net.tensor().to_tensor()?)?);
+        }
+        if !loss.is_finite() {
+            return Err(TrainError::NonFinite {
+                loss,
+                epoch: epoch + 1,
+                step: meta.step + 1,
+                last: if self.last_path.is_file() {
+                    self.last_path.display().to_string()
+                } else {
+                    "none was written yet".into()
+                },
+            });
+        }
+        meta.step += 1;
+        meta.epoch_loss_sum += loss;
+        meta.epoch_loss_count += 1;
+        Ok(meta.epoch_loss_sum / meta.epoch_loss_count as f64)
+    }
+
+    /// Validates, logs the epoch, and writes `last` (and `best` when the metric improved).
+    fn finish_epoch(&mut self, epoch: usize, stats: EpochStats) -> Result<EpochLog, TrainError> {
+        let (cfg, meta) = (self.cfg, &mut self.meta);
+        let train_loss = meta.epoch_loss_sum / meta.epoch_loss_count.max(1) as f64;
+        let val_opts = ValidateOptions {
+            batch: cfg.batch_size,
+            limit: cfg.data.val_limit,
+            flip: false,
+            sigma: cfg.data.sigma,
+            quiet: self.opts.quiet,
+        };
+        let validation = validate(&self.net, &self.data, &val_opts, self.device)?;
+        let metric = validation.metric();
         let line = EpochLog {
             epoch: epoch + 1,
             step: meta.step,
             lr: learning_rate(cfg, epoch, meta.step.saturating_sub(1)),
             train_loss,
             metric,
-            pckh,
-            segmentation: seg,
-            epoch_seconds,
-            samples_per_second: samples as f64 / epoch_seconds.max(1e-9),
-            kernel_update: (!kernel_updates.is_empty())
-                .then(|| kernel_updates.iter().sum::<f64>() / kernel_updates.len() as f64),
-        };
-        append_line(&log_path, &line)?;
-        if !opts.quiet {
+            segmentation: None,
+            pckh: None,
+            epoch_seconds: stats.seconds,
+            samples_per_second: stats.samples as f64 / stats.seconds.max(1e-9),
+            kernel_update: (!stats.kernel_updates.is_empty()).then(|| {
+                stats.kernel_updates.iter().sum::<f64>() / stats.kernel_updates.len() as f64
+            }),
+        }
+        .with_report(validation.clone());
+        let dir = &self.opts.run_dir;
+        append_line(&dir.join("log.jsonl"), &line)?;
+        if !self.opts.quiet {
             eprintln!(
-                "epoch {}/{}: loss {:.4e}, {} {:.2} %, {:.0} s",
+                "epoch {}/{}: loss {train_loss:.4e}, {}, {:.0} s",
                 epoch + 1,
                 cfg.epochs,
-                train_loss,
-                if cfg.task == Task::Pose {
-                    "PCKh@0.5"
-                } else {
-                    "mIoU (no bg)"
-                },
-                if cfg.task == Task::Pose {
-                    metric
-                } else {
-                    metric * 100.0
-                },
-                epoch_seconds
+                validation.describe(),
+                stats.seconds
             );
         }
         meta.epoch = epoch + 1;
@@ -501,22 +511,77 @@ pub fn train(
         if improved {
             meta.best_metric = Some(metric);
         }
-        checkpoint::save(&last_path, &net, Some(&opt), &meta)?;
+        checkpoint::save(&self.last_path, &self.net, Some(&self.opt), meta)?;
         if improved {
-            checkpoint::save(&best_path, &net, Some(&opt), &meta)?;
+            checkpoint::save(&self.best_path, &self.net, Some(&self.opt), meta)?;
         }
         let _ = crate::plot::write_plots(dir);
-        summary.epochs_done = meta.epoch;
-        summary.steps = meta.step;
-        summary.best_metric = meta.best_metric;
-        summary.last = Some(line);
-        if opts.stop.load(Ordering::SeqCst) && meta.epoch < cfg.epochs {
-            summary.interrupted = true;
-            break;
-        }
+        Ok(line)
     }
-    summary.train_seconds = started.elapsed().as_secs_f64();
-    Ok(summary)
+}
+
+/// Restores `net` and `opt` from the run's `last` checkpoint, which must have been written
+/// with `cfg` (up to epochs and schedule) and not have finished it.
+fn resume(
+    cfg: &TrainConfig,
+    device: &Device,
+    last_path: &Path,
+    net: &TNet,
+    opt: &mut Optimizer,
+) -> Result<CheckpointMeta, TrainError> {
+    let ck = Checkpoint::load(last_path, device)?;
+    if !same_run(&ck.meta.config, cfg) {
+        return Err(TrainError::Resume(format!(
+            "{} was written with another configuration; resume with the run's own config.toml (only epochs and schedule.* may change)",
+            last_path.display()
+        )));
+    }
+    ck.restore_model(net)?;
+    ck.restore_optimizer(opt)?;
+    let mut meta = ck.meta.clone();
+    meta.config = cfg.clone();
+    if meta.epoch >= cfg.epochs {
+        let dir = last_path.parent().unwrap_or(last_path);
+        return Err(TrainError::Resume(format!(
+            "{} already finished {} of {} epochs: raise epochs to train longer",
+            dir.display(),
+            meta.epoch,
+            cfg.epochs
+        )));
+    }
+    Ok(meta)
+}
+
+/// Builds one batch of the epoch from sample indices (counting skipped images).
+type BuildBatch = Box<dyn Fn(&[usize], &AtomicUsize) -> Result<Batch, tnet_data::DataError> + Send>;
+
+/// A loader's batch as tensors on `device`.
+fn step_batch(batch: &Batch, device: &Device) -> Result<StepBatch, TrainError> {
+    Ok(match batch {
+        Batch::Pose(b) => {
+            let (bs, k) = b.weights.dim();
+            StepBatch::Pose {
+                images: to_tensor4(&b.images, device)?,
+                heatmaps: to_tensor4(&b.heatmaps, device)?,
+                weights: Tensor::from_vec(
+                    b.weights.iter().copied().collect::<Vec<f32>>(),
+                    (bs, k),
+                    device,
+                )?,
+            }
+        }
+        Batch::Face(b) => {
+            let (bs, h, w) = b.labels.dim();
+            StepBatch::Face {
+                images: to_tensor4(&b.images, device)?,
+                labels: Tensor::from_vec(
+                    b.labels.iter().map(|&v| v as u32).collect::<Vec<u32>>(),
+                    (bs, h, w),
+                    device,
+                )?,
+            }
+        }
+    })
 }
 
 /// One batch on the device.

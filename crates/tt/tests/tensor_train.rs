@@ -263,7 +263,9 @@ fn random_tt_refuses_a_wrong_rank_count_or_boundary() {
     assert!(random_tt::<f64>(&[3, 4], &[2, 2, 1], &mut rng).is_err());
     assert!(random_tt::<f64>(&[3, 4], &[1, 0, 1], &mut rng).is_err());
     assert_eq!(
-        random_tt::<f64>(&[3, 4], &[1, 2, 1], &mut rng).unwrap().ranks(),
+        random_tt::<f64>(&[3, 4], &[1, 2, 1], &mut rng)
+            .unwrap()
+            .ranks(),
         vec![1, 2, 1]
     );
 }
