@@ -34,6 +34,7 @@ pub struct FaceData {
 }
 
 /// The data of a run, whichever its task.
+#[allow(clippy::large_enum_variant)] // one value per run: boxing would buy nothing
 pub enum TaskData {
     Pose(PoseData),
     Face(FaceData),

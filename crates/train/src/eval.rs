@@ -36,6 +36,7 @@ pub struct ValidateOptions {
 
 /// A validation's report, whichever the task.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one value per validation pass
 pub enum Validation {
     Pose(PckhReport),
     Face(SegmentationReport),

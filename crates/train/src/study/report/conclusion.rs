@@ -83,7 +83,8 @@ fn parametrization_and_compression(w: &mut String, ctx: &Ctx) {
 fn low_compression(w: &mut String, ctx: &Ctx) {
     let (digits, unit) = (ctx.digits, ctx.unit);
     let scarce = |id: &str| find(&ctx.d, id).and_then(|r| r.metric());
-    let settings: [(&str, &dyn Fn(&str) -> Option<Stats>, &str); 2] = [
+    type MetricOf<'m> = &'m dyn Fn(&str) -> Option<Stats>;
+    let settings: [(&str, MetricOf, &str); 2] = [
         ("B", &|id| ctx.b_metric(id), "all training images"),
         ("D", &scarce, "few training images"),
     ];
