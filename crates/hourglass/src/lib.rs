@@ -46,6 +46,7 @@ pub mod budget;
 mod config;
 pub mod cpu;
 mod kernels;
+mod layers;
 pub mod loss;
 mod names;
 mod network;

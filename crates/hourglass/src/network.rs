@@ -12,6 +12,7 @@ use tnet_tensor::random::{SeededRng, random_normal};
 use crate::batch_norm::BatchNorm2d;
 use crate::config::{Head, HourglassConfig, Path, Resolved};
 use crate::kernels::{KernelMode, Kernels};
+use crate::layers::{Builder, Conv, ConvBnRelu, Exec};
 use crate::params::{ParamStore, Role, kaiming_conv};
 
 /// Construction options beyond the configuration.
@@ -48,104 +49,6 @@ impl Default for NetOptions {
     }
 }
 
-/// A conv (any size) with optional bias, followed by an optional BatchNorm.
-#[derive(Debug, Clone)]
-struct Conv {
-    weight: Tensor,
-    bias: Option<Tensor>,
-    stride: usize,
-    padding: usize,
-}
-
-impl Conv {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        store: &mut ParamStore,
-        name: &str,
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        stride: usize,
-        bias: bool,
-        rng: &mut SeededRng,
-        dtype: DType,
-        device: &Device,
-    ) -> Result<Self> {
-        let w = kaiming_conv(c_out, c_in, k, rng, dtype, device)?;
-        let weight = store
-            .insert(format!("{name}.weight"), &w, Role::Trainable)?
-            .as_tensor()
-            .clone();
-        let bias = if bias {
-            let z = Tensor::zeros(c_out, dtype, device)?;
-            Some(
-                store
-                    .insert(format!("{name}.bias"), &z, Role::Trainable)?
-                    .as_tensor()
-                    .clone(),
-            )
-        } else {
-            None
-        };
-        Ok(Self {
-            weight,
-            bias,
-            stride,
-            padding: k / 2,
-        })
-    }
-
-    fn forward(&self, x: &Tensor, ex: Exec) -> Result<Tensor> {
-        let y = ex.conv(x, &self.weight, self.stride, self.padding)?;
-        match &self.bias {
-            Some(b) => ex.add_bias(&y, b),
-            None => Ok(y),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct ConvBnRelu {
-    conv: Conv,
-    bn: BatchNorm2d,
-}
-
-impl ConvBnRelu {
-    fn forward_t(&self, x: &Tensor, train: bool, ex: Exec) -> Result<Tensor> {
-        self.bn
-            .forward_act(&self.conv.forward(x, ex)?, None, true, train, ex.fast)
-    }
-}
-
-/// How convolutions run: the project's CPU kernels, and the mixed-precision dtype.
-#[derive(Debug, Clone, Copy)]
-struct Exec {
-    fast: bool,
-    half: Option<DType>,
-}
-
-impl Exec {
-    fn conv(&self, x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
-        match self.half {
-            Some(dt) if dt != x.dtype() => x
-                .to_dtype(dt)?
-                .conv2d(&w.to_dtype(dt)?, padding, stride, 1, 1)?
-                .to_dtype(x.dtype()),
-            _ if self.fast => crate::cpu::conv2d(x, w, stride, padding),
-            _ => x.conv2d(w, padding, stride, 1, 1),
-        }
-    }
-
-    /// `y + bias` per channel.
-    fn add_bias(&self, y: &Tensor, bias: &Tensor) -> Result<Tensor> {
-        if self.fast {
-            crate::cpu::add_channel_bias(y, bias)
-        } else {
-            y.broadcast_add(&bias.reshape((1, bias.dim(0)?, 1, 1))?)
-        }
-    }
-}
-
 /// The BatchNorms of one basic block (its convs come from the tensor).
 #[derive(Debug, Clone)]
 struct Block {
@@ -169,6 +72,67 @@ struct Stack {
     head: Conv,
     /// `(conv1x1 f -> f, conv1x1 K -> f)` for every stack but the last.
     merge: Option<(Conv, Conv)>,
+}
+
+impl Stack {
+    /// Stack `s`'s hourglass BatchNorms, feature conv, head and (but for the last stack) the
+    /// merge convs, under `b`'s prefix (`stack.{s}`).
+    fn build(b: &mut Builder, cfg: &HourglassConfig, s: usize, opts: &NetOptions) -> Result<Self> {
+        let f = cfg.features;
+        let joints = cfg.head.channels();
+        let levels = (1..=cfg.hg_depth)
+            .map(|n| Level::build(&mut b.pp(format!("hg.level{n}")), cfg, s, n))
+            .collect::<Result<Vec<_>>>()?;
+        let feat = b.conv_bn("feat", (f, f), 1, 1)?;
+        let head = b.conv("head", (f, joints), 1, 1, true)?;
+        if let Some(std) = opts.head_init_std {
+            // HRNet's choice for the final layer: small outputs at the start, so the first
+            // steps learn where the joints are instead of shrinking the output.
+            let w = (kaiming_conv(joints, f, 1, b.rng, b.dtype, b.device)?
+                * (std / (2.0 / f as f64).sqrt()))?;
+            let name = b.path("head.weight");
+            b.store
+                .get(&name)
+                .ok_or_else(|| candle_core::Error::Msg(format!("no parameter {name}")))?
+                .set(&w)?;
+        }
+        let merge = if s + 1 < cfg.n_stacks {
+            Some((
+                b.conv("merge_feat", (f, f), 1, 1, true)?,
+                b.conv("merge_heat", (joints, f), 1, 1, true)?,
+            ))
+        } else {
+            None
+        };
+        Ok(Stack {
+            levels,
+            feat,
+            head,
+            merge,
+        })
+    }
+}
+
+impl Level {
+    /// Level `n` of stack `s`: the BatchNorms of its three pathways' blocks.
+    fn build(b: &mut Builder, cfg: &HourglassConfig, s: usize, n: usize) -> Result<Self> {
+        let mut block = |path: Path, name: &str| -> Result<Block> {
+            let mut b = b.pp(name);
+            Ok(Block {
+                bns: (0..cfg.b_depth)
+                    .map(|i| b.batch_norm(&format!("bn{i}"), cfg.features))
+                    .collect::<Result<_>>()?,
+                layers: (0..cfg.b_depth)
+                    .map(|i| cfg.flat_layer(s, n, path, i))
+                    .collect(),
+            })
+        };
+        Ok(Level {
+            skip: block(Path::Skip, "skip")?,
+            down: block(Path::Down, "down")?,
+            up: block(Path::Up, "up")?,
+        })
+    }
 }
 
 /// The network and its named parameters.
@@ -219,129 +183,21 @@ impl TNet {
                 candle_core::bail!("tensor dropout probability {p} is not in [0, 1)");
             }
         }
-        let dtype = opts.dtype;
         let mut rng = SeededRng::new(opts.seed ^ 0x5eed_c0de);
         let mut store = ParamStore::new();
         for (name, v) in tensor.named_vars() {
             store.insert_var(format!("tensor.{name}"), &v, Role::Trainable)?;
         }
-        let f = cfg.features;
-        let k = cfg.kernel;
-        let joints = cfg.head.channels();
-        let conv_bn = |store: &mut ParamStore,
-                       rng: &mut SeededRng,
-                       name: &str,
-                       c_in: usize,
-                       c_out: usize,
-                       ksz: usize,
-                       stride: usize|
-         -> Result<ConvBnRelu> {
-            Ok(ConvBnRelu {
-                conv: Conv::new(
-                    store,
-                    &format!("{name}.conv"),
-                    c_in,
-                    c_out,
-                    ksz,
-                    stride,
-                    false,
-                    rng,
-                    dtype,
-                    device,
-                )?,
-                bn: BatchNorm2d::new(store, &format!("{name}.bn"), c_out, dtype, device)?,
-            })
-        };
+        let mut b = Builder::new(&mut store, &mut rng, opts.dtype, device);
+        let (f, k) = (cfg.features, cfg.kernel);
         let stem = [
-            conv_bn(&mut store, &mut rng, "stem.0", 3, f / 2, 7, 2)?,
-            conv_bn(&mut store, &mut rng, "stem.1", f / 2, f, k, 1)?,
-            conv_bn(&mut store, &mut rng, "stem.2", f, f, k, 1)?,
+            b.conv_bn("stem.0", (3, f / 2), 7, 2)?,
+            b.conv_bn("stem.1", (f / 2, f), k, 1)?,
+            b.conv_bn("stem.2", (f, f), k, 1)?,
         ];
-        let mut stacks = Vec::with_capacity(cfg.n_stacks);
-        for s in 0..cfg.n_stacks {
-            let mut levels = Vec::with_capacity(cfg.hg_depth);
-            for n in 1..=cfg.hg_depth {
-                let mut block = |path: Path, pname: &str| -> Result<Block> {
-                    let mut bns = Vec::with_capacity(cfg.b_depth);
-                    let mut layers = Vec::with_capacity(cfg.b_depth);
-                    for i in 0..cfg.b_depth {
-                        bns.push(BatchNorm2d::new(
-                            &mut store,
-                            &format!("stack.{s}.hg.level{n}.{pname}.bn{i}"),
-                            f,
-                            dtype,
-                            device,
-                        )?);
-                        layers.push(cfg.flat_layer(s, n, path, i));
-                    }
-                    Ok(Block { bns, layers })
-                };
-                levels.push(Level {
-                    skip: block(Path::Skip, "skip")?,
-                    down: block(Path::Down, "down")?,
-                    up: block(Path::Up, "up")?,
-                });
-            }
-            let feat = conv_bn(&mut store, &mut rng, &format!("stack.{s}.feat"), f, f, 1, 1)?;
-            let head = Conv::new(
-                &mut store,
-                &format!("stack.{s}.head"),
-                f,
-                joints,
-                1,
-                1,
-                true,
-                &mut rng,
-                dtype,
-                device,
-            )?;
-            if let Some(std) = opts.head_init_std {
-                // HRNet's choice for the final layer: small outputs at the start, so the first
-                // steps learn where the joints are instead of shrinking the output.
-                let w = (kaiming_conv(joints, f, 1, &mut rng, dtype, device)?
-                    * (std / (2.0 / f as f64).sqrt()))?;
-                store
-                    .get(&format!("stack.{s}.head.weight"))
-                    .ok_or_else(|| candle_core::Error::Msg("head weight".into()))?
-                    .set(&w)?;
-            }
-            let merge = if s + 1 < cfg.n_stacks {
-                Some((
-                    Conv::new(
-                        &mut store,
-                        &format!("stack.{s}.merge_feat"),
-                        f,
-                        f,
-                        1,
-                        1,
-                        true,
-                        &mut rng,
-                        dtype,
-                        device,
-                    )?,
-                    Conv::new(
-                        &mut store,
-                        &format!("stack.{s}.merge_heat"),
-                        joints,
-                        f,
-                        1,
-                        1,
-                        true,
-                        &mut rng,
-                        dtype,
-                        device,
-                    )?,
-                ))
-            } else {
-                None
-            };
-            stacks.push(Stack {
-                levels,
-                feat,
-                head,
-                merge,
-            });
-        }
+        let stacks = (0..cfg.n_stacks)
+            .map(|s| Stack::build(&mut b.pp(format!("stack.{s}")), cfg, s, opts))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             cfg: cfg.clone(),
             store,

@@ -278,8 +278,7 @@ pub(super) fn write_table_b(w: &mut String, ctx: &Ctx) {
          (same seed) by HOOI at {FOCUS_RATE}x and fine-tunes it for {} epoch(s); its train time \
          is the fine-tuning only. The dropout row uses Tucker tensor dropout p = {} on every mode \
          of rank > 1.\n",
-        s.budget.finetune_epochs,
-        DROPOUT
+        s.budget.finetune_epochs, DROPOUT
     );
 }
 
