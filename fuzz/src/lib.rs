@@ -42,12 +42,12 @@ pub fn gt_valid(data: &[u8]) {
 
 pub fn label_map(data: &[u8]) {
     let path = as_file(data, "labels.png");
-    let item = tnet_data::faceparsing::FaceItem {
+    let item = tnet_data::helen::FaceItem {
         id: "x".into(),
         image: path.clone(),
-        labels: tnet_data::faceparsing::LabelSource::LabelMap(path),
+        labels: tnet_data::helen::LabelSource::LabelMap(path),
     };
-    let _ = tnet_data::faceparsing::load_labels(&item);
+    let _ = tnet_data::helen::load_labels(&item);
 }
 
 pub fn config_toml(data: &[u8]) {

@@ -79,7 +79,7 @@ pub fn run(cmd: &DataCommand) -> Result<()> {
         }
         DataCommand::SynthFace(a) => {
             eprintln!("rendering {} + {} faces ...", a.train, a.test);
-            tnet_data::faceparsing::write_synth_face(&a.out, a.train, a.test, a.seed, a.size)
+            tnet_data::synth_face::write_synth_face(&a.out, a.train, a.test, a.seed, a.size)
                 .with_context(|| format!("writing {}", a.out.display()))?;
             println!(
                 "wrote {} training and {} test faces to {} (Helen layout: images/, labels/ID/ID_lblNN.png, \

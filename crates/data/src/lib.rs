@@ -4,13 +4,15 @@
 //! loader, and the synthetic pose and face generators (docs/data.md).
 
 mod error;
-pub mod faceparsing;
+pub mod face_loader;
 pub mod heatmap;
+pub mod helen;
 pub mod image_file;
 pub mod mat;
 pub mod mpii;
 pub mod pose_loader;
 pub mod raster;
+pub mod synth_face;
 pub mod synth_pose;
 pub mod transform;
 

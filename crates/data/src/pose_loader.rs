@@ -267,7 +267,7 @@ pub fn make_batch(
 
 /// Batches of one epoch, prepared `prefetch` ahead on a background thread (bounded queue).
 /// Generic over the batch type: [`EpochLoader::pose`] builds pose batches, and
-/// `tnet_data::faceparsing::face_epoch` face-parsing ones.
+/// `tnet_data::face_loader::face_epoch` face-parsing ones.
 pub struct EpochLoader<B> {
     receiver: std::sync::mpsc::Receiver<Result<B, DataError>>,
     worker: Option<std::thread::JoinHandle<()>>,

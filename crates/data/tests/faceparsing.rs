@@ -4,11 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Array3, array};
-use tnet_data::faceparsing::{
-    LabelSource, N_CLASSES, face_sample_into, load_labels, read_face_split, read_split,
-    write_synth_face,
-};
+use tnet_data::face_loader::face_sample_into;
+use tnet_data::helen::{LabelSource, N_CLASSES, load_labels, read_face_split, read_split};
 use tnet_data::pose_loader::Augment;
+use tnet_data::synth_face::write_synth_face;
 use tnet_tensor::random::SeededRng;
 
 /// A fresh folder with `images/` and `labels/`, removed when the guard drops.
@@ -191,7 +190,7 @@ fn synthetic_faces_are_written_in_the_helen_layout_with_every_class() {
 #[test]
 fn face_batches_are_deterministic_and_cover_the_epoch() {
     use std::sync::Arc;
-    use tnet_data::faceparsing::{FaceSampleConfig, face_epoch};
+    use tnet_data::face_loader::{FaceSampleConfig, face_epoch};
     use tnet_data::pose_loader::{LoaderConfig, OnBadImage};
     let (_d_guard, d) = temp_dir("batches");
     write_synth_face(&d, 5, 1, 2, 64).unwrap();

@@ -344,7 +344,7 @@ impl TrainConfig {
         let head = match self.task {
             Task::Pose => base.head,
             Task::Faceseg => Head::Segmentation {
-                classes: tnet_data::faceparsing::N_CLASSES,
+                classes: tnet_data::helen::N_CLASSES,
             },
         };
         let dense = HourglassConfig::new(

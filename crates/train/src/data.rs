@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tnet_data::faceparsing::{FaceItem, read_face_split};
+use tnet_data::helen::{FaceItem, read_face_split};
 use tnet_data::mpii::{MpiiLayout, read_gt_valid, read_hrnet_json};
 use tnet_data::pose_loader::PoseDataset;
 use tnet_metrics::pckh::PckhGroundTruth;
@@ -168,7 +168,7 @@ pub fn ensure_synthetic(cfg: &TrainConfig, quiet: bool) -> Result<(), RunDataErr
             }
         }
         Task::Faceseg => {
-            tnet_data::faceparsing::write_synth_face(
+            tnet_data::synth_face::write_synth_face(
                 &dir,
                 d.synthetic_train,
                 d.synthetic_val,

@@ -6,7 +6,8 @@ use std::sync::atomic::AtomicUsize;
 
 use candle_core::{Device, Result, Tensor};
 use ndarray::{Array3, Array4, Axis, s};
-use tnet_data::faceparsing::{FaceItem, FaceSampleConfig, make_face_batch};
+use tnet_data::face_loader::{FaceSampleConfig, make_face_batch};
+use tnet_data::helen::FaceItem;
 use tnet_data::mpii::FLIP_PAIRS;
 use tnet_data::pose_loader::{
     EpochLoader, LoaderConfig, OnBadImage, PoseDataset, SampleConfig, make_batch,

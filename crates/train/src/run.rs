@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use serde::Serialize;
-use tnet_data::faceparsing::{FaceSampleConfig, make_face_batch};
+use tnet_data::face_loader::{FaceSampleConfig, make_face_batch};
 use tnet_data::pose_loader::{
     Augment, EpochLoader, LoaderConfig, OnBadImage, SampleConfig, make_batch,
 };
@@ -643,7 +643,7 @@ pub fn train_step(
 
 enum Batch {
     Pose(tnet_data::pose_loader::PoseBatch),
-    Face(tnet_data::faceparsing::FaceBatch),
+    Face(tnet_data::face_loader::FaceBatch),
 }
 
 fn append_line(path: &Path, line: &EpochLog) -> Result<(), TrainError> {
