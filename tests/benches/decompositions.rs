@@ -18,7 +18,7 @@ fn noisy(mut x: ArrayD<f64>, rng: &mut SeededRng) -> ArrayD<f64> {
 }
 
 fn decompositions(c: &mut Criterion) {
-    tnet_tensor::malloc::tune_glibc_malloc();
+    tnet_cpu::process::tune_glibc_malloc();
     let mut g = c.benchmark_group("decompositions");
     g.sample_size(10);
     let mut rng = SeededRng::new(1000);

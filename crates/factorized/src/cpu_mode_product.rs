@@ -4,10 +4,10 @@
 //! back with two copies of the tensor each way; this one copies nothing.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
-use gemm::Parallelism;
-use rayon::prelude::*;
 
-use crate::cpu_gemm::{gemm_strided, plan, sum_over_tasks};
+use tnet_cpu::SendPtr;
+use tnet_cpu::gemm::{for_tasks, gemm_strided, sum_over_tasks};
+use tnet_cpu::storage::{f32_slice, on_cpu_f32};
 
 /// `x` seen as `(A, r, B)` around the mode.
 #[derive(Debug, Clone, Copy)]
@@ -24,43 +24,6 @@ impl Around {
             r: dims[mode],
             b: dims[mode + 1..].iter().product(),
         }
-    }
-}
-
-fn f32_contiguous<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("mode product: {what} must be f32");
-    };
-    match l.contiguous_offsets() {
-        Some((lo, hi)) => Ok(&v[lo..hi]),
-        None => candle_core::bail!("mode product: {what} must be contiguous"),
-    }
-}
-
-/// A pointer that may cross threads (each task writes its own disjoint part).
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: tasks write disjoint elements; the buffer outlives the parallel loop.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
-
-impl SendPtr {
-    /// The pointer `i` values on (a method, so closures capture the wrapper, not the raw
-    /// pointer).
-    ///
-    /// # Safety
-    /// `i` must stay inside the allocation.
-    unsafe fn at(self, i: usize) -> *mut f32 {
-        // SAFETY: forwarded from the caller.
-        unsafe { self.0.add(i) }
-    }
-}
-
-/// Runs `n` independent GEMM tasks as [`plan`] says.
-fn for_tasks(n: usize, f: impl Fn(usize, Parallelism) + Sync) {
-    match plan(n) {
-        (true, par) => (0..n).into_par_iter().for_each(|t| f(t, par)),
-        (false, par) => (0..n).for_each(|t| f(t, par)),
     }
 }
 
@@ -163,8 +126,8 @@ impl CustomOp2 for ModeProduct {
                 self.mode
             );
         }
-        let x = f32_contiguous(s1, l1, "tensor")?;
-        let u = f32_contiguous(s2, l2, "factor")?;
+        let x = f32_slice(s1, l1, "mode product: tensor")?;
+        let u = f32_slice(s2, l2, "mode product: factor")?;
         let out = forward(x, u, Around::new(dims, self.mode), i_out);
         let mut out_dims = dims.to_vec();
         out_dims[self.mode] = i_out;
@@ -213,8 +176,8 @@ impl CustomOp2 for FactorGrad {
         let (gd, xd) = (l1.dims(), l2.dims());
         let i_out = gd[self.mode];
         let s = Around::new(xd, self.mode);
-        let dout = f32_contiguous(s1, l1, "output gradient")?;
-        let x = f32_contiguous(s2, l2, "tensor")?;
+        let dout = f32_slice(s1, l1, "mode product: output gradient")?;
+        let x = f32_slice(s2, l2, "mode product: tensor")?;
         let du = factor_grad(dout, x, s, i_out);
         Ok((CpuStorage::F32(du), Shape::from((i_out, s.r))))
     }
@@ -222,8 +185,7 @@ impl CustomOp2 for FactorGrad {
 
 /// Whether the GEMM path applies: f32 tensors on the CPU.
 pub fn applies(x: &Tensor, u: &Tensor) -> bool {
-    let cpu32 = |t: &Tensor| t.device().is_cpu() && t.dtype() == candle_core::DType::F32;
-    cpu32(x) && cpu32(u)
+    on_cpu_f32(x) && on_cpu_f32(u)
 }
 
 /// `x ×_mode u` on f32 CPU tensors.

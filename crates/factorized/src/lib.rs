@@ -6,7 +6,6 @@
 //! that makes the reconstruction move as a dense kernel would; [`tucker_dropout`] is tensor
 //! dropout.
 
-pub mod cpu_gemm;
 mod cpu_mode_product;
 mod dropout;
 pub mod init;

@@ -19,7 +19,6 @@ mod error;
 mod factorized;
 mod khatri_rao;
 pub mod linalg;
-pub mod malloc;
 pub mod memory;
 mod mode_product;
 mod norm;

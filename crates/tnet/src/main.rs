@@ -55,9 +55,9 @@ enum Command {
 }
 
 fn main() {
-    tnet_tensor::malloc::tune_glibc_malloc();
+    tnet_cpu::process::tune_glibc_malloc();
     // SAFETY: first thing in main, before any thread exists.
-    unsafe { tnet_hourglass::cpu::park_candle_workers_when_idle() };
+    unsafe { tnet_cpu::process::park_candle_workers_when_idle() };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decompose(args) => decompose::run(&args),

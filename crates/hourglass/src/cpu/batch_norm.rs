@@ -9,9 +9,9 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::scratch::{assume_init, uninit};
+use tnet_cpu::scratch::{assume_init, uninit};
 
-use super::storage::{f32_slice, nchw};
+use tnet_cpu::storage::{f32_slice, nchw};
 
 /// Sum of `f(v)` over a slice in 8 f32 lanes (vectorizes), returned in f64.
 #[inline]

@@ -6,8 +6,8 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tenso
 use rayon::prelude::*;
 
 use super::batch_norm::{channel_sum, dims4};
-use super::scratch::{assume_init, uninit};
-use super::storage::{f32_slice, nchw, on_cpu_f32};
+use tnet_cpu::scratch::{assume_init, uninit};
+use tnet_cpu::storage::{f32_slice, nchw, on_cpu_f32};
 
 struct AddChannelBias;
 

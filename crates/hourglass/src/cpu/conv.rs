@@ -16,9 +16,9 @@ use rayon::prelude::*;
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
-use super::scratch::{assume_init, uninit, with_scratch};
-use super::storage::{f32_slice, on_cpu_f32};
-use tnet_factorized::cpu_gemm::{gemm_strided, plan, sum_over_tasks};
+use tnet_cpu::gemm::{gemm_strided, plan, sum_over_tasks};
+use tnet_cpu::scratch::{assume_init, uninit, with_scratch};
+use tnet_cpu::storage::{f32_slice, on_cpu_f32};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Geom {

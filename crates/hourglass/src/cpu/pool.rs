@@ -5,7 +5,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::storage::{f32_slice, nchw, on_cpu_f32};
+use tnet_cpu::storage::{f32_slice, nchw, on_cpu_f32};
 
 /// Index (0..4) of the first maximum of a 2x2 window.
 #[inline]

@@ -1,7 +1,8 @@
 //! Strided f32 GEMMs on the `gemm` crate and the task plans around them: shared by the
-//! project's CPU kernels (the convolution in `tnet-hourglass`, the mode products here).
+//! project's CPU kernels (the convolution in `tnet-hourglass`, the mode products in
+//! `tnet-factorized`).
 
-use gemm::Parallelism;
+pub use gemm::Parallelism;
 use rayon::prelude::*;
 
 /// A strided matrix operand: data and (row, column) strides.
@@ -73,6 +74,15 @@ pub fn plan(tasks: usize) -> (bool, Parallelism) {
         (true, Parallelism::None)
     } else {
         (false, Parallelism::Rayon(threads))
+    }
+}
+
+/// Runs `n` independent GEMM tasks as [`plan`] says: across the threads, or one after the
+/// other with the threads inside each.
+pub fn for_tasks(n: usize, f: impl Fn(usize, Parallelism) + Sync) {
+    match plan(n) {
+        (true, par) => (0..n).into_par_iter().for_each(|t| f(t, par)),
+        (false, par) => (0..n).for_each(|t| f(t, par)),
     }
 }
 
