@@ -138,6 +138,20 @@ pub enum Resolved {
 }
 
 impl Resolved {
+    /// The kind of parametrization, without its ranks.
+    pub fn name(&self) -> crate::ParamName {
+        use crate::ParamName as P;
+        match self {
+            Resolved::Dense => P::Dense,
+            Resolved::Tucker { .. } => P::Tucker,
+            Resolved::Cp { .. } => P::Cp,
+            Resolved::Tt { .. } => P::Tt,
+            Resolved::LayerTucker { .. } => P::LayerTucker,
+            Resolved::LayerCp { .. } => P::LayerCp,
+            Resolved::LayerTt { .. } => P::LayerTt,
+        }
+    }
+
     /// Whether the kernels are factorized one by one (the layer-by-layer baseline) instead of
     /// as one tensor.
     pub fn per_layer(&self) -> bool {
@@ -580,6 +594,28 @@ impl HourglassConfig {
             Resolved::LayerTucker { ranks } => layers * tnet_tucker::tucker_flops(&layer, ranks),
             Resolved::LayerCp { rank } => layers * tnet_cp::budget::cp_flops(&layer, *rank),
             Resolved::LayerTt { ranks } => layers * tnet_tt::budget::tt_flops(&layer, ranks),
+        }
+    }
+}
+
+/// `dense`, `tucker ranks 1,4,3,2,32,32,3,3`, `cp rank 12`: the names configs and the command
+/// line use, with the ranks as `--ranks` / `--rank` take them.
+impl std::fmt::Display for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |r: &[usize]| {
+            r.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let name = self.name();
+        match self {
+            Resolved::Dense => write!(f, "{name}"),
+            Resolved::Cp { rank } | Resolved::LayerCp { rank } => write!(f, "{name} rank {rank}"),
+            Resolved::Tucker { ranks } => write!(f, "{name} ranks {}", list(ranks)),
+            Resolved::Tt { ranks } => write!(f, "{name} ranks {}", list(ranks)),
+            Resolved::LayerTucker { ranks } => write!(f, "{name} ranks {}", list(ranks)),
+            Resolved::LayerTt { ranks } => write!(f, "{name} ranks {}", list(ranks)),
         }
     }
 }

@@ -224,3 +224,16 @@ fn per_layer_counts_and_budgets() {
         .unwrap_err();
     assert!(err.to_string().contains("out of reach"), "{err}");
 }
+
+#[test]
+fn a_parametrization_is_shown_as_the_command_line_spells_it() {
+    let t = Resolved::Tucker {
+        ranks: [1, 4, 3, 2, 32, 32, 3, 3],
+    };
+    assert_eq!(t.to_string(), "tucker ranks 1,4,3,2,32,32,3,3");
+    assert_eq!(
+        Resolved::LayerCp { rank: 12 }.to_string(),
+        "layer-cp rank 12"
+    );
+    assert_eq!(Resolved::Dense.to_string(), "dense");
+}

@@ -69,7 +69,7 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:?} {:?}, batch {}, {} steps after {} warm-up",
+        "{} {}, batch {}, {} steps after {} warm-up",
         args.net.preset, cfg.param, args.batch, args.steps, args.warmup
     );
     println!("phase                 median ms   min ms   max ms");

@@ -93,7 +93,7 @@ pub fn run(args: &CheckDeviceArgs) -> Result<()> {
         let line = serde_json::json!({
             "device": args.device,
             "precision": args.precision.name(),
-            "param": format!("{:?}", cfg.param),
+            "param": cfg.param.to_string(),
             "loss_truth": t.loss_reference,
             "loss_tested": t.loss_tested,
             "loss_cpu_f32": base.loss_tested,
@@ -106,7 +106,7 @@ pub fn run(args: &CheckDeviceArgs) -> Result<()> {
         println!("{line}");
     } else {
         println!(
-            "{} {}, {:?}: relative L2 distance to the f64 truth (CPU, candle's ops)",
+            "{} {}, {}: relative L2 distance to the f64 truth (CPU, candle's ops)",
             args.device,
             args.precision.name(),
             cfg.param

@@ -81,7 +81,7 @@ pub fn run(args: &CompressArgs) -> Result<()> {
     let to = target(args, dense.config())?;
     let (net, report) = compress(&dense, &meta, &to, &device).context("compressing")?;
     println!(
-        "{:?}: {} -> {} parameters in the tensor ({:.2}x compression); relative error of the tensor {:.4}",
+        "{}: {} -> {} parameters in the tensor ({:.2}x compression); relative error of the tensor {:.4}",
         net.config().param,
         report.tensor_params,
         report.param_count,

@@ -45,7 +45,7 @@ pub fn run(args: &InfoArgs) -> Result<()> {
         "kernel tensor        {:?} = {} entries",
         info.tensor_shape, info.tensor_params
     );
-    println!("parametrization      {:?}", cfg.param);
+    println!("parametrization      {}", cfg.param);
     println!(
         "  its parameters     {} ({:.2}x compression of the tensor)",
         info.param_count, info.compression_ratio

@@ -7,6 +7,8 @@ mod decompose;
 mod device;
 mod eval_model;
 mod eval_pckh;
+mod export;
+mod forward;
 mod info;
 mod interrupt;
 mod net_args;
@@ -42,6 +44,10 @@ enum Command {
     Eval(eval_model::EvalArgs),
     /// Joints (pose) or label maps (face parsing) of images, as JSON and PNG.
     Predict(predict::PredictArgs),
+    /// A trained network as an ONNX file (kernel tensor factorized, or --dense).
+    Export(export::ExportArgs),
+    /// The network's output (last stack, eval mode) on a .npy batch, written as .npy.
+    Forward(forward::ForwardArgs),
     /// Decompose a trained dense network into a Tucker / CP / TT one to fine-tune.
     Compress(compress::CompressArgs),
     /// Time one training step (forward + backward + RMSprop) on a fixed random batch.
@@ -68,6 +74,8 @@ fn main() {
         Command::Eval(args) => eval_model::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Compress(args) => compress::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Forward(args) => forward::run(&args),
         Command::Study(args) => study::run(&args),
         Command::CheckDevice(args) => check_device::run(&args),
     };

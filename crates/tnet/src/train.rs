@@ -155,7 +155,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let stop = crate::interrupt::stop_flag();
     let net_cfg = cfg.network()?;
     eprintln!(
-        "training {:?} on {} data ({}), {:?}: {} parameters in the tensor ({:.2}x compression), {} in total; run folder {}",
+        "training {} on {} data ({}), {}: {} parameters in the tensor ({:.2}x compression), {} in total; run folder {}",
         cfg.task,
         cfg.data.kind,
         cfg.data_dir().display(),

@@ -133,7 +133,7 @@ impl RunResult {
     fn parametrization(&self) -> String {
         self.net
             .as_ref()
-            .map_or(String::new(), |n| format!("{:?}", n.param))
+            .map_or(String::new(), |n| n.param.to_string())
     }
 
     /// One line for the progress output.
