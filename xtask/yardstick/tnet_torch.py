@@ -150,6 +150,21 @@ class TNet(nn.Module):
         return heats
 
 
+def from_state_dict(sd):
+    """The network a state dict of `tnet export --format torch` describes, with its weights:
+    the shape from `tensor.full` (dense) or `tensor.core` and `tensor.factors.*` (Tucker), the
+    joints from the heads. Strict: a missing or mis-shaped tensor raises."""
+    if "tensor.full" in sd:
+        shape, ranks = tuple(sd["tensor.full"].shape), None
+    else:
+        ranks = tuple(sd["tensor.core"].shape)
+        shape = tuple(sd[f"tensor.factors.{k}"].shape[0] for k in range(8))
+    stacks, depth, _, b_depth, f = shape[:5]
+    net = TNet(stacks, depth, b_depth, f, sd["stack.0.head.weight"].shape[0], ranks)
+    net.load_state_dict(sd, strict=True)
+    return net
+
+
 def targets(batch, joints, size, gen):
     """Gaussian heatmaps (sigma 1, peak 1) at random joint positions."""
     h = size // 4

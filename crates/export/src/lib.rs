@@ -16,6 +16,7 @@
 mod graph;
 mod kernels;
 mod network;
+pub mod torch;
 
 /// ONNX's protobuf messages, generated from its published `onnx.proto`.
 #[allow(clippy::all, missing_docs)]
@@ -53,8 +54,10 @@ impl Default for OnnxOptions {
 pub enum ExportError {
     #[error("{0}")]
     Candle(#[from] candle_core::Error),
-    #[error("the network has no tensor {0}")]
+    #[error("missing tensor {0}")]
     MissingTensor(String),
+    #[error("{0}")]
+    BadTensor(String),
     #[error("cannot export: {0}")]
     Unsupported(String),
 }

@@ -10,7 +10,10 @@ use tnet_train::model_io::load_model;
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
+    /// The inference graph (onnxruntime, TensorRT, OpenVINO).
     Onnx,
+    /// A safetensors state dict of the repository's PyTorch network.
+    Torch,
 }
 
 #[derive(Debug, Args)]
@@ -26,7 +29,7 @@ pub struct ExportArgs {
     /// Plain conv weights instead of the factorized kernel tensor (a larger file).
     #[arg(long)]
     dense: bool,
-    /// ONNX opset (13 or later).
+    /// ONNX opset (13 or later; ONNX only).
     #[arg(long, default_value_t = 17)]
     opset: i64,
     /// A fixed batch size, or `dynamic`.
@@ -48,7 +51,9 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     let device = candle_core::Device::Cpu;
     let (net, _) = load_model(&args.checkpoint, &device)
         .with_context(|| format!("loading {}", args.checkpoint.display()))?;
-    let Format::Onnx = args.format;
+    if args.format == Format::Torch {
+        return write_torch(args, &net);
+    }
     let opts = OnnxOptions {
         dense: args.dense,
         opset: args.opset,
@@ -72,6 +77,24 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         bytes.len(),
         tnet_export::INPUT,
         s = net.config().input_size,
+    );
+    Ok(())
+}
+
+fn write_torch(args: &ExportArgs, net: &tnet_hourglass::TNet) -> Result<()> {
+    let sd = tnet_export::torch::torch_state_dict(net, args.dense)
+        .with_context(|| format!("exporting {}", args.checkpoint.display()))?;
+    candle_core::safetensors::save(&sd, &args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let kept = if sd.contains_key("tensor.core") {
+        "Tucker core and factors"
+    } else {
+        "the dense kernel tensor (tensor.full)"
+    };
+    println!(
+        "{}: {} tensors of the PyTorch network (xtask/yardstick/tnet_torch.py), {kept}",
+        args.out.display(),
+        sd.len()
     );
     Ok(())
 }

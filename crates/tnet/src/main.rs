@@ -9,6 +9,7 @@ mod eval_model;
 mod eval_pckh;
 mod export;
 mod forward;
+mod import;
 mod info;
 mod interrupt;
 mod net_args;
@@ -44,8 +45,11 @@ enum Command {
     Eval(eval_model::EvalArgs),
     /// Joints (pose) or label maps (face parsing) of images, as JSON and PNG.
     Predict(predict::PredictArgs),
-    /// A trained network as an ONNX file (kernel tensor factorized, or --dense).
+    /// A trained network as an ONNX file (kernel tensor factorized, or --dense) or a PyTorch
+    /// state dict.
     Export(export::ExportArgs),
+    /// A PyTorch state dict of the repository's PyTorch network as a checkpoint.
+    Import(import::ImportArgs),
     /// The network's output (last stack, eval mode) on a .npy batch, written as .npy.
     Forward(forward::ForwardArgs),
     /// Decompose a trained dense network into a Tucker / CP / TT one to fine-tune.
@@ -76,6 +80,7 @@ fn main() {
         Command::Compress(args) => compress::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Forward(args) => forward::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Study(args) => study::run(&args),
         Command::CheckDevice(args) => check_device::run(&args),
     };
