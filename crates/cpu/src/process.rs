@@ -41,3 +41,13 @@ pub unsafe fn park_candle_workers_when_idle() {
         unsafe { std::env::set_var(VAR, "0") };
     }
 }
+
+/// Ends the process quietly when its output pipe closes (`tnet ... | head -1`), as command-line
+/// tools do, instead of failing on the next print.
+pub fn exit_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

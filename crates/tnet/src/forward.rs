@@ -21,6 +21,10 @@ pub struct ForwardArgs {
     /// Where to write the last stack's output as float32 .npy.
     #[arg(long)]
     out: PathBuf,
+    /// Also time the forward pass (kernels reconstructed once, as for inference): one warm-up,
+    /// then this many timed passes; prints the median and the fastest.
+    #[arg(long, default_value_t = 0)]
+    repeat: usize,
 }
 
 pub fn run(args: &ForwardArgs) -> Result<()> {
@@ -49,7 +53,27 @@ pub fn run(args: &ForwardArgs) -> Result<()> {
         x.shape(),
         &device,
     )?;
-    let outputs = net.forward_t(&t, false).context("forward pass")?;
+    let kernels = net.kernels(tnet_hourglass::KernelMode::Eval)?;
+    let outputs = net
+        .forward_with(&kernels, &t, false)
+        .context("forward pass")?;
+    if args.repeat > 0 {
+        let mut ms: Vec<f64> = (0..args.repeat)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                net.forward_with(&kernels, &t, false)
+                    .map(|_| start.elapsed().as_secs_f64() * 1e3)
+            })
+            .collect::<candle_core::Result<_>>()?;
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "forward of a batch of {}: median {:.2} ms, fastest {:.2} ms over {} passes",
+            x.shape()[0],
+            ms[ms.len() / 2],
+            ms[0],
+            ms.len()
+        );
+    }
     let last = outputs.last().context("a network without outputs")?;
     let y = ArrayD::from_shape_vec(IxDyn(last.dims()), last.flatten_all()?.to_vec1::<f32>()?)?;
     let f = std::fs::File::create(&args.out)

@@ -66,6 +66,7 @@ enum Command {
 
 fn main() {
     tnet_cpu::process::tune_glibc_malloc();
+    tnet_cpu::process::exit_quietly_on_closed_pipe();
     // SAFETY: first thing in main, before any thread exists.
     unsafe { tnet_cpu::process::park_candle_workers_when_idle() };
     let cli = Cli::parse();
