@@ -6,8 +6,9 @@
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use prost::Message;
-//! use tnet_hourglass::{HourglassConfig, NetOptions, TNet};
-//! let net = TNet::new(&HourglassConfig::small(), &NetOptions::default(), &candle_core::Device::Cpu)?;
+//! use tnet_hourglass::{HourglassConfig, NetOptions, Preset, TNet};
+//! let cfg = HourglassConfig::preset(Preset::Small)?;
+//! let net = TNet::new(&cfg, &NetOptions::default(), &candle_core::Device::Cpu)?;
 //! let model = tnet_export::onnx_model(&net, &tnet_export::OnnxOptions::default())?;
 //! std::fs::write("model.onnx", model.encode_to_vec())?;
 //! # Ok(()) }
