@@ -1,13 +1,15 @@
 //! `cargo xtask bench-decomp --vs tensorly`: our decompositions against TensorLy 0.10.0 on
-//! the standard problems, each tool timing the decomposition call alone, medians over runs.
+//! the benchmark suite (`tnet_tests::suite`), each tool timing the decomposition call alone in
+//! one process, medians over runs; ratios per problem, their geometric mean and worst case per
+//! method, and the errors side by side.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use tnet_tests::suite::{Method, Precision, Problem, suite};
 
-use crate::problems::{Problem, standard};
 use crate::tensorly::{ensure_venv, python_command, workspace_root};
 
 #[derive(Debug, Args)]
@@ -16,7 +18,7 @@ pub struct BenchArgs {
     #[arg(long, default_value = "tensorly")]
     vs: String,
     /// Timed runs per tool and problem (after one warm-up run each).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 3)]
     reps: usize,
     /// Only problems whose name contains this.
     #[arg(long)]
@@ -24,13 +26,34 @@ pub struct BenchArgs {
 }
 
 struct Row {
-    name: &'static str,
+    problem: Problem,
     theirs_ms: f64,
     ours_ms: f64,
     theirs_err: f64,
     ours_err: f64,
-    bar: f64,
 }
+
+impl Row {
+    fn speedup(&self) -> f64 {
+        self.theirs_ms / self.ours_ms
+    }
+
+    /// `|ours - theirs| / theirs` of the relative errors.
+    fn error_gap(&self) -> f64 {
+        (self.ours_err - self.theirs_err).abs() / self.theirs_err.max(f64::MIN_POSITIVE)
+    }
+}
+
+/// The bars of the issue: geometric mean and worst speed-up per method.
+fn bars(m: Method) -> (f64, f64) {
+    match m {
+        Method::Tucker => (20.0, 10.0),
+        Method::Cp | Method::Tt => (10.0, 5.0),
+    }
+}
+
+/// Largest relative difference of the errors that counts as equal.
+const ERROR_GAP: f64 = 1e-6;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -49,13 +72,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.reps == 0 {
         bail!("--reps must be at least 1");
     }
-    let root = workspace_root();
     let tnet = crate::tnet_bin::build_release()?;
     let python = ensure_venv()?;
-    let dir = root.join("target/bench-decomp");
+    let dir = workspace_root().join("target/bench-decomp");
     std::fs::create_dir_all(&dir)?;
     let mut rows = Vec::new();
-    for (i, problem) in standard().into_iter().enumerate() {
+    for problem in suite() {
         if args
             .only
             .as_ref()
@@ -63,73 +85,105 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         {
             continue;
         }
-        let file = problem.tensor_file(&dir, 1000 + i as u64)?;
-        eprintln!("{} ...", problem.name);
+        let file = tensor_file(&problem, &dir)?;
+        eprintln!(
+            "{} {:?} rank {} ...",
+            problem.name,
+            problem.shape,
+            problem.rank_arg()
+        );
         let (theirs_ms, theirs_err) = run_tensorly(&python, &problem, &file, args.reps)?;
         let (ours_ms, ours_err) = run_ours(&tnet, &problem, &file, args.reps)?;
-        let bar = if problem.method == "tucker" {
-            10.0
-        } else {
-            5.0
-        };
         rows.push(Row {
-            name: problem.name,
+            problem,
             theirs_ms,
             ours_ms,
             theirs_err,
             ours_err,
-            bar,
         });
     }
+    print_table(&rows, args.reps);
+    Ok(())
+}
+
+fn print_table(rows: &[Row], reps: usize) {
     println!(
-        "\nfloat64, low rank + 1 % noise; TensorLy {} with 1 BLAS thread; medians of {} runs",
+        "\nTensorLy {} (numpy, 1 BLAS thread) against tnet; medians of {reps} runs after a warm-up; \
+         Tucker {} HOOI sweeps, CP {} ALS sweeps (tolerance 0)\n",
         crate::tensorly::TENSORLY_VERSION,
-        args.reps
+        tnet_tests::suite::TUCKER_SWEEPS,
+        tnet_tests::suite::CP_SWEEPS
     );
     println!(
-        "| {:<28} | {:>12} | {:>9} | {:>7} | {:>6} | {:>13} | {:>13} | {:<4} |",
-        "problem", "TensorLy ms", "ours ms", "speedup", "bar", "TensorLy err", "ours err", "pass"
+        "| problem | shape | rank | data | TensorLy ms | ours ms | speed-up | TensorLy err | ours err | err gap |"
     );
-    println!(
-        "|{:-<30}|{:->14}|{:->11}|{:->9}|{:->8}|{:->15}|{:->15}|{:-<6}|",
-        "", "", "", "", "", "", "", ""
-    );
-    let mut all_pass = true;
-    for r in &rows {
-        let speedup = r.theirs_ms / r.ours_ms;
-        let pass = speedup >= r.bar && r.ours_err <= r.theirs_err + 1e-4;
-        all_pass &= pass;
+    println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        let p = &r.problem;
         println!(
-            "| {:<28} | {:>12.2} | {:>9.2} | {:>6.1}x | {:>5.0}x | {:>13.6e} | {:>13.6e} | {:<4} |",
-            r.name,
+            "| {} | {:?} | {} | {:?} | {:.2} | {:.2} | {:.1}x | {:.6e} | {:.6e} | {:.1e} |",
+            p.name,
+            p.shape,
+            p.rank_arg(),
+            p.data,
             r.theirs_ms,
             r.ours_ms,
-            speedup,
-            r.bar,
+            r.speedup(),
             r.theirs_err,
             r.ours_err,
-            if pass { "yes" } else { "NO" }
+            r.error_gap()
         );
     }
     println!(
-        "\npass = speedup >= bar and our error <= TensorLy's + 1e-4: {}",
-        if all_pass { "all pass" } else { "SOME FAIL" }
+        "\n| method | problems | geometric mean | worst | bars (mean, worst) | errors equal (gap <= {ERROR_GAP:e}) | pass |"
     );
-    Ok(())
+    println!("|---|---:|---:|---:|---|---|---|");
+    for m in [Method::Tucker, Method::Cp, Method::Tt] {
+        let of: Vec<&Row> = rows.iter().filter(|r| r.problem.method == m).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let gm = (of.iter().map(|r| r.speedup().ln()).sum::<f64>() / of.len() as f64).exp();
+        let worst = of.iter().map(|r| r.speedup()).fold(f64::INFINITY, f64::min);
+        let equal = of.iter().filter(|r| r.error_gap() <= ERROR_GAP).count();
+        let (bar_gm, bar_worst) = bars(m);
+        let pass = gm >= bar_gm && worst >= bar_worst && equal == of.len();
+        println!(
+            "| {} | {} | {gm:.1}x | {worst:.1}x | {bar_gm}x, {bar_worst}x | {equal} of {} | {} |",
+            m.name(),
+            of.len(),
+            of.len(),
+            if pass { "yes" } else { "NO" }
+        );
+    }
+}
+
+/// Writes (or reuses) the problem's tensor as `.npy` in its precision.
+fn tensor_file(p: &Problem, dir: &Path) -> Result<PathBuf> {
+    let file = dir.join(format!("{}.npy", p.name));
+    if file.exists() {
+        return Ok(file);
+    }
+    let x = p.tensor();
+    let f = std::fs::File::create(&file).with_context(|| format!("creating {}", file.display()))?;
+    let w = std::io::BufWriter::new(f);
+    match p.precision {
+        Precision::F64 => tnet_tensor::npy::write_npy(w, &x.view())?,
+        Precision::F32 => tnet_tensor::npy::write_npy(w, &x.mapv(|v| v as f32).view())?,
+    }
+    Ok(file)
 }
 
 fn run_tensorly(python: &Path, p: &Problem, file: &Path, reps: usize) -> Result<(f64, f64)> {
     let script = workspace_root().join("xtask/python/tensorly_bench.py");
     let mut cmd = python_command(python);
     cmd.arg(&script)
-        .arg(p.method)
+        .arg(p.method.name())
         .arg(file)
-        .arg(&p.rank_arg)
-        .arg((reps + 1).to_string());
-    cmd.arg(p.n_iter.unwrap_or(100).to_string());
-    if let Some(tol) = p.tol {
-        cmd.arg(tol.to_string());
-    }
+        .arg(p.rank_arg())
+        .arg((reps + 1).to_string())
+        .arg(p.n_iter.max(1).to_string())
+        .arg("0");
     let out = cmd
         .output()
         .context("running the TensorLy benchmark script")?;
@@ -156,15 +210,12 @@ fn run_ours(tnet: &Path, p: &Problem, file: &Path, reps: usize) -> Result<(f64, 
     // One process, a warm-up run, then the median of `reps` runs (tnet's --repeat): the same
     // protocol as the TensorLy side.
     let mut cmd = Command::new(tnet);
-    cmd.args(["decompose", p.method])
+    cmd.args(["decompose", p.method.name()])
         .arg(file)
-        .args(["--rank", &p.rank_arg, "--json"])
+        .args(["--rank", &p.rank_arg(), "--json"])
         .args(["--repeat", &(reps + 1).to_string()]);
-    if let Some(n) = p.n_iter {
-        cmd.args(["--n-iter", &n.to_string()]);
-    }
-    if let Some(t) = p.tol {
-        cmd.args(["--tol", &t.to_string()]);
+    if p.method != Method::Tt {
+        cmd.args(["--n-iter", &p.n_iter.to_string(), "--tol", "0"]);
     }
     let out = cmd.output()?;
     if !out.status.success() {

@@ -5,7 +5,6 @@ mod bench_train;
 mod cuda;
 mod cuda_toolkit;
 mod data;
-mod problems;
 mod study;
 mod tensorly;
 mod tnet_bin;
