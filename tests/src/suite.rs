@@ -169,12 +169,12 @@ pub fn suite() -> Vec<Problem> {
                     tnet_tt::budget::uniform_ranks(&shape, 1 + (rng.next_u64() % 16) as usize)
                 }
             };
-            let data = if rng.next_u64() % 3 == 0 {
+            let data = if rng.next_u64().is_multiple_of(3) {
                 Data::FullRank
             } else {
                 Data::LowRankNoisy
             };
-            let precision = if rng.next_u64() % 3 == 0 {
+            let precision = if rng.next_u64().is_multiple_of(3) {
                 Precision::F32
             } else {
                 Precision::F64
