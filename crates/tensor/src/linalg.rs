@@ -218,6 +218,68 @@ pub fn leading_mode_vectors<T: Scalar>(
     leading_from_gram(&g.view(), k)
 }
 
+/// Leading `k` left singular vectors of the mode unfolding of `view` `(A, I, B)` (an `I x AB`
+/// matrix) when it has fewer columns than rows: from the eigenvectors `V` of the small Gram of
+/// its columns, `U = Y V / s`; when `k` exceeds the unfolding's rank, completed with the next
+/// columns of the full orthogonal `Q` of `U`'s Householder QR (as LAPACK's full SVD completes
+/// its `U`; those directions carry nothing of the tensor). Costs `O(I (AB)^2 + I^2 AB)` where
+/// the `I x I` Gram and its eigensolver cost `O(I^2 AB + I^3)`. `None` when the columns come
+/// out less than orthonormal (ill-conditioned): the caller then takes the `I x I` path.
+pub fn leading_mode_vectors_few_columns<T: Scalar>(
+    view: &ArrayView3<'_, T>,
+    k: usize,
+) -> Result<Option<Array2<T>>, TensorError> {
+    let (a, i, b) = view.dim();
+    let c = a * b;
+    if k == 0 || k > i {
+        return Err(TensorError::Invalid(format!(
+            "asked for {k} singular vectors of a {i}-row matrix (1..={i} allowed)"
+        )));
+    }
+    let y = view
+        .view()
+        .permuted_axes([1, 0, 2])
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((i, c))
+        .expect("contiguous");
+    let (w, v) = sym_eigen(&matmul(y.t(), y.view()).view())?;
+    let top = w.first().map_or(0.0, |x| x.as_f64()).max(0.0);
+    let floor = top * T::epsilon().as_f64() * c as f64;
+    let keep = w
+        .iter()
+        .take(k.min(c))
+        .take_while(|x| x.as_f64() > floor)
+        .count();
+    if keep == 0 {
+        return Ok(None);
+    }
+    let mut lead = matmul(y.view(), v.slice(ndarray::s![.., ..keep]));
+    for (j, mut col) in lead.columns_mut().into_iter().enumerate() {
+        let inv = T::from_f64(1.0 / w[j].as_f64().sqrt());
+        col.mapv_inplace(|x| x * inv);
+    }
+    let g = matmul(lead.t(), lead.view());
+    let tol = T::epsilon().as_f64().sqrt();
+    let orthonormal = g
+        .indexed_iter()
+        .all(|((r, q), x)| (x.as_f64() - if r == q { 1.0 } else { 0.0 }).abs() <= tol);
+    if !orthonormal {
+        return Ok(None);
+    }
+    svd_flip(&mut lead, None);
+    if keep == k {
+        return Ok(Some(lead));
+    }
+    let full_q = lead.view().into_faer().qr().compute_Q();
+    let q = full_q.as_ref().into_ndarray();
+    let mut u = Array2::<T>::zeros((i, k));
+    u.slice_mut(ndarray::s![.., ..keep]).assign(&lead);
+    u.slice_mut(ndarray::s![.., keep..])
+        .assign(&q.slice(ndarray::s![.., keep..k]));
+    Ok(Some(u))
+}
+
 /// `(U, singular values, Vt)` of a thin SVD.
 pub type Svd<T> = (Array2<T>, Vec<T>, Array2<T>);
 

@@ -1,7 +1,8 @@
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, CowArray, IxDyn};
 use rayon::prelude::*;
 use tnet_tensor::linalg::{
-    leading_from_gram, leading_from_gram_warm, leading_mode_vectors, matmul, mode_gram,
+    leading_from_gram, leading_from_gram_warm, leading_mode_vectors,
+    leading_mode_vectors_few_columns, matmul, mode_gram,
 };
 use tnet_tensor::random::{SeededRng, random_orthonormal};
 use tnet_tensor::{
@@ -260,13 +261,7 @@ fn partial_tucker_impl<T: Scalar>(
                         continue;
                     }
                     let y = project(partial.view(), side, modes, &factors, Some(k));
-                    let gram = mode_gram(&mode_view(&y.view(), modes[k])?);
-                    let u = match &factors[k] {
-                        Some(prev) => {
-                            leading_from_gram_warm(&gram.view(), ranks[k], &prev.view())?.0
-                        }
-                        None => leading_from_gram(&gram.view(), ranks[k])?.0,
-                    };
+                    let u = factor_update(&y.view(), modes[k], ranks[k], factors[k].as_ref())?;
                     if k == last_updated {
                         // Every other active mode is contracted in y with its current factor
                         // (the fixed ones after k included), so this is the sweep's core.
@@ -313,6 +308,31 @@ fn partial_tucker_impl<T: Scalar>(
 
 /// `base` contracted with `U_k^T` on every listed mode `k in set` except `skip`; borrows
 /// `base` when there is nothing to contract.
+/// The new factor of `mode`: the leading `rank` left singular vectors of `y`'s unfolding,
+/// from its few columns when it has at most half as many as rows, else from the `I x I` Gram
+/// (warm-started from the previous factor when there is one).
+fn factor_update<T: Scalar>(
+    y: &ArrayViewD<'_, T>,
+    mode: usize,
+    rank: usize,
+    prev: Option<&Array2<T>>,
+) -> Result<Array2<T>, TensorError> {
+    let view = mode_view(y, mode)?;
+    let (a, i, b) = view.dim();
+    // Far fewer columns than rows: the small Gram is much cheaper than the warm-started
+    // I x I one (with nearly as many columns it is not: its eigensolver starts cold).
+    if 2 * a * b <= i
+        && let Some(u) = leading_mode_vectors_few_columns(&view, rank)?
+    {
+        return Ok(u);
+    }
+    let gram = mode_gram(&view);
+    Ok(match prev {
+        Some(prev) => leading_from_gram_warm(&gram.view(), rank, &prev.view())?.0,
+        None => leading_from_gram(&gram.view(), rank)?.0,
+    })
+}
+
 fn project<'a, T: Scalar>(
     base: ArrayViewD<'a, T>,
     set: &[usize],
