@@ -158,9 +158,23 @@ fn print_table(rows: &[Row], reps: usize) {
     }
 }
 
-/// Writes (or reuses) the problem's tensor as `.npy` in its precision.
+/// Writes (or reuses) the problem's tensor as `.npy` in its precision. The file name holds
+/// everything the tensor depends on, so a changed generator never reuses a stale file.
 fn tensor_file(p: &Problem, dir: &Path) -> Result<PathBuf> {
-    let file = dir.join(format!("{}.npy", p.name));
+    let dims = |v: &[usize]| {
+        v.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x")
+    };
+    let file = dir.join(format!(
+        "{}-{}-r{}-{:?}-{}.npy",
+        p.name,
+        dims(&p.shape),
+        dims(&p.rank),
+        p.data,
+        p.seed
+    ));
     if file.exists() {
         return Ok(file);
     }

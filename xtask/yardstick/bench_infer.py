@@ -32,12 +32,12 @@ def main():
     p.add_argument("--torch")
     p.add_argument("--repeat", type=int, default=10)
     a = p.parse_args()
-    batches = {f: np.load(f) for f in a.inputs}
+    batches = [np.load(f) for f in a.inputs]
     for f in a.onnx:
         import onnxruntime as ort
 
         session = ort.InferenceSession(f, providers=["CPUExecutionProvider"])
-        for name, x in batches.items():
+        for x in batches:
             med, best = timed(lambda: session.run(None, {"image": x}), a.repeat)
             print(json.dumps({"runtime": "onnxruntime", "model": f, "batch": x.shape[0],
                               "median_ms": med, "min_ms": best}))
@@ -49,7 +49,7 @@ def main():
         import tnet_torch
 
         net = tnet_torch.from_state_dict(load_file(a.torch)).eval()
-        for name, x in batches.items():
+        for x in batches:
             t = torch.from_numpy(x)
             with torch.no_grad():
                 med, best = timed(lambda: net(t), a.repeat)

@@ -128,6 +128,7 @@ fn attribute(name: &str, a: Attr) -> AttributeProto {
 }
 
 /// A dimension of a graph input or output: fixed, or named (dynamic).
+#[derive(Debug, Clone, Copy)]
 pub enum Dim {
     Fixed(usize),
     Named(&'static str),

@@ -26,6 +26,7 @@ pub fn onnx_model(net: &TNet, opts: &OnnxOptions) -> Result<ModelProto, ExportEr
         g: Graph::default(),
         net,
         kernels: vec![],
+        scales_x2: None,
     };
     b.kernels = b.layer_kernels(opts.dense)?;
     let outputs = b.forward(cfg)?;
@@ -34,9 +35,10 @@ pub fn onnx_model(net: &TNet, opts: &OnnxOptions) -> Result<ModelProto, ExportEr
         None => Dim::Named("batch"),
     };
     let s = cfg.input_size;
-    let (side, channels) = match cfg.head {
-        Head::Pose { .. } => (s / 4, cfg.head.channels()),
-        Head::Segmentation { .. } => (s, cfg.head.channels()),
+    let channels = cfg.head.channels();
+    let side = match cfg.head {
+        Head::Pose { .. } => s / 4,
+        Head::Segmentation { .. } => s,
     };
     let chosen: Vec<(usize, String)> = if opts.all_stacks {
         outputs.into_iter().enumerate().collect()
@@ -53,7 +55,7 @@ pub fn onnx_model(net: &TNet, opts: &OnnxOptions) -> Result<ModelProto, ExportEr
         };
         b.g.output_as(&value, &name);
         let dims = [
-            clone_dim(&batch),
+            batch,
             Dim::Fixed(channels),
             Dim::Fixed(side),
             Dim::Fixed(side),
@@ -76,19 +78,14 @@ pub fn onnx_model(net: &TNet, opts: &OnnxOptions) -> Result<ModelProto, ExportEr
     })
 }
 
-fn clone_dim(d: &Dim) -> Dim {
-    match d {
-        Dim::Fixed(v) => Dim::Fixed(*v),
-        Dim::Named(n) => Dim::Named(n),
-    }
-}
-
 /// The graph of one network under construction.
 struct NetGraph<'a> {
     g: Graph,
     net: &'a TNet,
     /// The value names of the tensorized layers' kernels, in flat layer order.
     kernels: Vec<String>,
+    /// The `Resize` scales `(1, 1, 2, 2)`, one initializer for every upsampling.
+    scales_x2: Option<String>,
 }
 
 /// A conv's weight and bias after folding its BatchNorm: `w * s`, `beta - mean * s` (plus the
@@ -226,8 +223,16 @@ impl<'a> NetGraph<'a> {
     }
 
     fn upsample(&mut self, x: &str) -> String {
-        let scales = self.g.fresh("scales");
-        let scales = self.g.f32_init(&scales, &[4], vec![1.0, 1.0, 2.0, 2.0]);
+        let scales = match &self.scales_x2 {
+            Some(name) => name.clone(),
+            None => {
+                let name = self
+                    .g
+                    .f32_init("resize_scales_x2", &[4], vec![1.0, 1.0, 2.0, 2.0]);
+                self.scales_x2 = Some(name.clone());
+                name
+            }
+        };
         self.g.node(
             "Resize",
             &[x, "", &scales],

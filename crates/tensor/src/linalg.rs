@@ -218,6 +218,15 @@ pub fn leading_mode_vectors<T: Scalar>(
     leading_from_gram(&g.view(), k)
 }
 
+/// Whether `U^T U` is the identity to within `sqrt(eps)` (columns computed as `C V / s` lose
+/// orthogonality when `C` is ill-conditioned).
+pub fn nearly_orthonormal<T: Scalar>(u: &Array2<T>) -> bool {
+    let g = matmul(u.t(), u.view());
+    let tol = T::epsilon().as_f64().sqrt();
+    g.indexed_iter()
+        .all(|((i, j), v)| (v.as_f64() - if i == j { 1.0 } else { 0.0 }).abs() <= tol)
+}
+
 /// Leading `k` left singular vectors of the mode unfolding of `view` `(A, I, B)` (an `I x AB`
 /// matrix) when it has fewer columns than rows: from the eigenvectors `V` of the small Gram of
 /// its columns, `U = Y V / s`; when `k` exceeds the unfolding's rank, completed with the next
@@ -259,12 +268,7 @@ pub fn leading_mode_vectors_few_columns<T: Scalar>(
         let inv = T::from_f64(1.0 / w[j].as_f64().sqrt());
         col.mapv_inplace(|x| x * inv);
     }
-    let g = matmul(lead.t(), lead.view());
-    let tol = T::epsilon().as_f64().sqrt();
-    let orthonormal = g
-        .indexed_iter()
-        .all(|((r, q), x)| (x.as_f64() - if r == q { 1.0 } else { 0.0 }).abs() <= tol);
-    if !orthonormal {
+    if !nearly_orthonormal(&lead) {
         return Ok(None);
     }
     svd_flip(&mut lead, None);

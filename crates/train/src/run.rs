@@ -475,7 +475,7 @@ impl<'a> Run<'a> {
             quiet: self.opts.quiet,
         };
         let validation = validate(&self.net, &self.data, &val_opts, self.device)?;
-        let metric = validation.metric();
+        let (metric, described) = (validation.metric(), validation.describe());
         let line = EpochLog {
             epoch: epoch + 1,
             step: meta.step,
@@ -490,7 +490,7 @@ impl<'a> Run<'a> {
                 stats.kernel_updates.iter().sum::<f64>() / stats.kernel_updates.len() as f64
             }),
         }
-        .with_report(validation.clone());
+        .with_report(validation);
         let dir = &self.opts.run_dir;
         append_line(&dir.join("log.jsonl"), &line)?;
         if !self.opts.quiet {
@@ -498,7 +498,7 @@ impl<'a> Run<'a> {
                 "epoch {}/{}: loss {train_loss:.4e}, {}, {:.0} s",
                 epoch + 1,
                 cfg.epochs,
-                validation.describe(),
+                described,
                 stats.seconds
             );
         }

@@ -1,6 +1,6 @@
 use ndarray::{Array2, ArrayView2, ArrayViewD};
 use tnet_tensor::linalg::{
-    gemm, leading_from_gram, matmul, mode_gram, par_for, svd_flip, thin_svd,
+    gemm, leading_from_gram, matmul, mode_gram, nearly_orthonormal, par_for, svd_flip, thin_svd,
 };
 use tnet_tensor::{Scalar, TensorError, check_tensor_norm};
 
@@ -250,14 +250,6 @@ fn tensor_train_impl<T: Scalar>(
         tt: TtTensor::new(cores)?,
         errors,
     })
-}
-
-/// Whether `U^T U` is the identity to within `sqrt(eps)`.
-fn nearly_orthonormal<T: Scalar>(u: &Array2<T>) -> bool {
-    let g = matmul(u.t(), u.view());
-    let tol = T::epsilon().as_f64().sqrt();
-    g.indexed_iter()
-        .all(|((i, j), v)| (v.as_f64() - if i == j { 1.0 } else { 0.0 }).abs() <= tol)
 }
 
 /// Truncated SVD `C ~ U (S V^T)`: the left factor and the carried right factor.
