@@ -174,6 +174,31 @@ pub struct LoaderConfig {
     pub prefetch: usize,
     pub seed: u64,
     pub on_bad_image: OnBadImage,
+    /// Data-parallel training: this process's part of every batch.
+    pub shard: Shard,
+}
+
+/// One of `count` equal, contiguous parts of each batch (data-parallel training: replica
+/// `index` of `count` takes part `index`, so the replicas together see exactly the batches of a
+/// single process). The whole batch is `Shard::WHOLE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Part `index` of `items` (split as evenly as possible, earlier parts one longer).
+    pub fn of<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+        let count = self.count.max(1);
+        let index = self.index.min(count - 1);
+        let n = items.len();
+        let start = index * (n / count) + index.min(n % count);
+        let len = n / count + usize::from(index < n % count);
+        &items[start..start + len]
+    }
 }
 
 /// The sample order of an epoch: `0..n`, shuffled by a generator seeded from `(seed, epoch)`.
@@ -306,7 +331,7 @@ impl<B: Send + 'static> EpochLoader<B> {
                 if cfg.drop_last && chunk.len() < cfg.batch_size {
                     break;
                 }
-                let batch = build(chunk, &counter);
+                let batch = build(cfg.shard.of(chunk), &counter);
                 let stop = batch.is_err();
                 if tx.send(batch).is_err() || stop {
                     break; // consumer gone, or an error was delivered

@@ -191,7 +191,7 @@ fn synthetic_faces_are_written_in_the_helen_layout_with_every_class() {
 fn face_batches_are_deterministic_and_cover_the_epoch() {
     use std::sync::Arc;
     use tnet_data::face_loader::{FaceSampleConfig, face_epoch};
-    use tnet_data::pose_loader::{LoaderConfig, OnBadImage};
+    use tnet_data::pose_loader::{LoaderConfig, OnBadImage, Shard};
     let (_d_guard, d) = temp_dir("batches");
     write_synth_face(&d, 5, 1, 2, 64).unwrap();
     let items = Arc::new(read_face_split(&d, &d.join("train.txt")).unwrap());
@@ -202,6 +202,7 @@ fn face_batches_are_deterministic_and_cover_the_epoch() {
         prefetch: 2,
         seed: 4,
         on_bad_image: OnBadImage::Stop,
+        shard: Shard::WHOLE,
     };
     let run = || -> Vec<_> {
         face_epoch(

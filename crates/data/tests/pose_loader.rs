@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicUsize;
 use ndarray::Axis;
 use tnet_data::mpii::{FLIP_PAIRS, read_hrnet_json};
 use tnet_data::pose_loader::{
-    Augment, EpochLoader, LoaderConfig, OnBadImage, PoseDataset, SampleConfig, epoch_order,
+    Augment, EpochLoader, LoaderConfig, OnBadImage, PoseDataset, SampleConfig, Shard, epoch_order,
     make_batch,
 };
 use tnet_data::synth_pose::write_synth_pose;
@@ -153,6 +153,7 @@ fn epochs_shuffle_by_seed_and_partial_batches_follow_the_setting() {
         prefetch: 2,
         seed: 9,
         on_bad_image: OnBadImage::Stop,
+        shard: Shard::WHOLE,
     };
     let sizes: Vec<usize> = EpochLoader::pose(ds.clone(), TRAIN, cfg, 0)
         .unwrap()
@@ -175,6 +176,43 @@ fn epochs_shuffle_by_seed_and_partial_batches_follow_the_setting() {
     assert_eq!(seen, epoch_order(10, 9, 0, true));
 }
 
+/// Replicas of a data-parallel run each take their part of every batch: together they see the
+/// single process's batches, sample for sample, with the same augmented pixels.
+#[test]
+fn shards_of_each_batch_add_up_to_the_whole_batch() {
+    let (ds, _guard) = dataset("shards", 10);
+    let ds = Arc::new(ds);
+    let whole = LoaderConfig {
+        batch_size: 4,
+        shuffle: true,
+        drop_last: true,
+        prefetch: 1,
+        seed: 5,
+        on_bad_image: OnBadImage::Stop,
+        shard: Shard::WHOLE,
+    };
+    let batches = |shard| -> Vec<_> {
+        EpochLoader::pose(ds.clone(), TRAIN, LoaderConfig { shard, ..whole }, 2)
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect()
+    };
+    let full = batches(Shard::WHOLE);
+    let parts: Vec<_> = (0..2)
+        .map(|index| batches(Shard { index, count: 2 }))
+        .collect();
+    assert_eq!(full.len(), 2);
+    for (step, b) in full.iter().enumerate() {
+        let (p0, p1) = (&parts[0][step], &parts[1][step]);
+        assert_eq!([p0.indices.len(), p1.indices.len()], [2, 2]);
+        assert_eq!([p0.indices.clone(), p1.indices.clone()].concat(), b.indices);
+        let joined = ndarray::concatenate![ndarray::Axis(0), p0.images, p1.images];
+        assert_eq!(joined, b.images);
+    }
+    assert_eq!(Shard { index: 2, count: 3 }.of(&[1, 2, 3, 4, 5]), &[5]);
+    assert_eq!(Shard { index: 0, count: 3 }.of(&[1, 2, 3, 4, 5]), &[1, 2]);
+}
+
 #[test]
 fn bad_images_stop_or_are_skipped_and_counted() {
     let (mut ds, _guard) = dataset("bad", 4);
@@ -188,6 +226,7 @@ fn bad_images_stop_or_are_skipped_and_counted() {
         prefetch: 1,
         seed: 0,
         on_bad_image: OnBadImage::Stop,
+        shard: Shard::WHOLE,
     };
     let err = EpochLoader::pose(ds.clone(), TRAIN, stop, 0)
         .unwrap()

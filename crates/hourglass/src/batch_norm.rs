@@ -1,9 +1,18 @@
 //! BatchNorm2d with PyTorch's semantics: batch statistics in training (biased variance for the
 //! normalization, unbiased for the running estimate, momentum 0.1), running statistics in eval.
+//! Under data-parallel training the statistics can be those of the global batch (synchronized
+//! BatchNorm, [`crate::TNet::sync_batch_norm`]).
+
+use std::sync::{Arc, RwLock};
 
 use candle_core::{DType, Device, ModuleT, Result, Tensor, Var};
 
 use crate::params::{ParamStore, Role};
+use crate::replicas::{Collective, all_reduce_tensor};
+
+/// The group whose global batch every BatchNorm of one network normalizes over (none: each
+/// replica its own batch). One slot is shared by all the network's layers.
+pub(crate) type SyncSlot = Arc<RwLock<Option<Arc<dyn Collective>>>>;
 
 pub const BN_EPS: f64 = 1e-5;
 pub const BN_MOMENTUM: f64 = 0.1;
@@ -14,6 +23,7 @@ pub struct BatchNorm2d {
     bias: Var,
     running_mean: Var,
     running_var: Var,
+    sync: SyncSlot,
 }
 
 impl BatchNorm2d {
@@ -25,6 +35,17 @@ impl BatchNorm2d {
         dtype: DType,
         device: &Device,
     ) -> Result<Self> {
+        Self::with_sync(store, prefix, channels, dtype, device, SyncSlot::default())
+    }
+
+    pub(crate) fn with_sync(
+        store: &mut ParamStore,
+        prefix: &str,
+        channels: usize,
+        dtype: DType,
+        device: &Device,
+        sync: SyncSlot,
+    ) -> Result<Self> {
         let ones = Tensor::ones(channels, dtype, device)?;
         let zeros = Tensor::zeros(channels, dtype, device)?;
         Ok(Self {
@@ -32,6 +53,7 @@ impl BatchNorm2d {
             bias: store.insert(format!("{prefix}.bias"), &zeros, Role::Trainable)?,
             running_mean: store.insert(format!("{prefix}.running_mean"), &zeros, Role::Buffer)?,
             running_var: store.insert(format!("{prefix}.running_var"), &ones, Role::Buffer)?,
+            sync,
         })
     }
 
@@ -53,7 +75,8 @@ impl BatchNorm2d {
         train: bool,
         fast: bool,
     ) -> Result<Tensor> {
-        if fast && train && crate::cpu::on_cpu_f32(x) {
+        let group = self.group();
+        if fast && train && group.is_none() && crate::cpu::on_cpu_f32(x) {
             let (b, c, h, w) = x.dims4()?;
             if c != self.weight.dim(0)? {
                 candle_core::bail!("BatchNorm2d over {} channels got {c}", self.weight.dim(0)?);
@@ -84,9 +107,16 @@ impl BatchNorm2d {
     }
 }
 
+impl BatchNorm2d {
+    fn group(&self) -> Option<Arc<dyn Collective>> {
+        self.sync.read().ok().and_then(|g| g.clone())
+    }
+}
+
 impl ModuleT for BatchNorm2d {
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         let (b, c, h, w) = x.dims4()?;
+        let group = self.group();
         if c != self.weight.dim(0)? {
             candle_core::bail!("BatchNorm2d over {} channels got {c}", self.weight.dim(0)?);
         }
@@ -97,13 +127,27 @@ impl ModuleT for BatchNorm2d {
                 .broadcast_mul(&scale.reshape((1, c, 1, 1))?)?;
             return self.affine(&xhat);
         }
-        let n = (b * h * w) as f64;
+        let mut n = (b * h * w) as f64;
+        if let Some(group) = &group {
+            let mut count = [n];
+            group
+                .all_reduce_sum_f64(&mut count)
+                .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+            n = count[0];
+        }
         if n < 2.0 {
             candle_core::bail!("BatchNorm2d in training needs more than one value per channel");
         }
-        let mean = x.mean_keepdim((0, 2, 3))?;
+        // Sums over the global batch when synchronized, then the same two-pass statistics.
+        let global_sum = |t: Tensor| -> Result<Tensor> {
+            match &group {
+                Some(g) => all_reduce_tensor(&t, g),
+                None => Ok(t),
+            }
+        };
+        let mean = (global_sum(x.sum_keepdim((0, 2, 3))?)? / n)?;
         let centred = x.broadcast_sub(&mean)?;
-        let var = centred.sqr()?.mean_keepdim((0, 2, 3))?;
+        let var = (global_sum(centred.sqr()?.sum_keepdim((0, 2, 3))?)? / n)?;
         let xhat = centred.broadcast_div(&(&var + BN_EPS)?.sqrt()?)?;
         let m = BN_MOMENTUM;
         let rm =

@@ -4,7 +4,7 @@
 use candle_core::{DType, Device, Result, Tensor};
 use tnet_tensor::random::SeededRng;
 
-use crate::batch_norm::BatchNorm2d;
+use crate::batch_norm::{BatchNorm2d, SyncSlot};
 use crate::params::{ParamStore, Role, kaiming_conv};
 
 /// Creates parameters into a store under a name prefix (as candle's `VarBuilder::pp`), drawing
@@ -15,6 +15,8 @@ pub(crate) struct Builder<'a> {
     pub(crate) rng: &'a mut SeededRng,
     pub(crate) dtype: DType,
     pub(crate) device: &'a Device,
+    /// Shared by every BatchNorm the builder makes.
+    pub(crate) bn_sync: SyncSlot,
     prefix: String,
 }
 
@@ -30,6 +32,7 @@ impl<'a> Builder<'a> {
             rng,
             dtype,
             device,
+            bn_sync: SyncSlot::default(),
             prefix: String::new(),
         }
     }
@@ -43,6 +46,7 @@ impl<'a> Builder<'a> {
             rng: self.rng,
             dtype: self.dtype,
             device: self.device,
+            bn_sync: self.bn_sync.clone(),
         }
     }
 
@@ -91,7 +95,8 @@ impl<'a> Builder<'a> {
     /// `name.weight` / `name.bias` / running statistics of a BatchNorm over `channels`.
     pub(crate) fn batch_norm(&mut self, name: &str, channels: usize) -> Result<BatchNorm2d> {
         let path = self.path(name);
-        BatchNorm2d::new(self.store, &path, channels, self.dtype, self.device)
+        let sync = self.bn_sync.clone();
+        BatchNorm2d::with_sync(self.store, &path, channels, self.dtype, self.device, sync)
     }
 
     /// `name.conv` (no bias) and `name.bn`.

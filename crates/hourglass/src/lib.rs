@@ -52,6 +52,7 @@ mod names;
 mod network;
 pub mod ops;
 mod params;
+pub mod replicas;
 
 pub use batch_norm::{BN_EPS, BN_MOMENTUM, BatchNorm2d};
 pub use config::{

@@ -1,7 +1,7 @@
 //! The T-Net stacked hourglass (docs/model.md) on candle, its 3x3 `f -> f` kernels all cut
 //! from one factorized 8th-order tensor (docs/model.md).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Result, Tensor, Var};
@@ -9,11 +9,12 @@ use tnet_factorized::init::{init_cp, init_tt, init_tucker, kaiming_std};
 use tnet_factorized::{FactorizedTensor, PartScale};
 use tnet_tensor::random::{SeededRng, random_normal};
 
-use crate::batch_norm::BatchNorm2d;
+use crate::batch_norm::{BatchNorm2d, SyncSlot};
 use crate::config::{Head, HourglassConfig, Path, Resolved};
 use crate::kernels::{KernelMode, Kernels};
 use crate::layers::{Builder, Conv, ConvBnRelu, Exec};
 use crate::params::{ParamStore, Role, kaiming_conv};
+use crate::replicas::Collective;
 
 /// Construction options beyond the configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +147,7 @@ pub struct TNet {
     dropout: [f64; 8],
     dropout_rng: Mutex<SeededRng>,
     ex: Exec,
+    bn_sync: SyncSlot,
 }
 
 impl TNet {
@@ -189,6 +191,7 @@ impl TNet {
             store.insert_var(format!("tensor.{name}"), &v, Role::Trainable)?;
         }
         let mut b = Builder::new(&mut store, &mut rng, opts.dtype, device);
+        let bn_sync = b.bn_sync.clone();
         let (f, k) = (cfg.features, cfg.kernel);
         let stem = [
             b.conv_bn("stem.0", (3, f / 2), 7, 2)?,
@@ -210,7 +213,18 @@ impl TNet {
                 fast: opts.cpu_kernels,
                 half: opts.conv_dtype,
             },
+            bn_sync,
         })
+    }
+
+    /// Synchronized BatchNorm: in training, every BatchNorm normalizes over the global batch
+    /// of `group` (its statistics summed over the members, forward and backward); `None` goes
+    /// back to each replica's own batch. Runs candle's BatchNorm ops instead of the fused CPU
+    /// kernel while set.
+    pub fn sync_batch_norm(&self, group: Option<Arc<dyn Collective>>) {
+        if let Ok(mut slot) = self.bn_sync.write() {
+            *slot = group;
+        }
     }
 
     /// Restarts the tensor-dropout generator from `seed` (the trainer reseeds it every step,

@@ -65,6 +65,20 @@ impl ConfusionMatrix {
         &self.counts
     }
 
+    /// Adds counts `[true class, predicted class]` gathered elsewhere (another process's part
+    /// of the images).
+    pub fn add_counts(&mut self, counts: &Array2<u64>) -> Result<(), MetricsError> {
+        if counts.dim() != self.counts.dim() {
+            return Err(MetricsError::Shape {
+                what: "confusion counts to add".into(),
+                expected: format!("{:?}", self.counts.dim()),
+                got: format!("{:?}", counts.dim()),
+            });
+        }
+        self.counts += counts;
+        Ok(())
+    }
+
     /// Adds one image (or batch): `pred` and `gt` are class ids of the same pixels.
     pub fn add<P, G>(&mut self, pred: &[P], gt: &[G]) -> Result<(), MetricsError>
     where

@@ -171,6 +171,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         init_from: args.init_from.clone(),
         quiet: args.quiet,
         stop,
+        replicas: Default::default(),
     };
     let summary = tnet_train::train(&cfg, &device, &opts)
         .with_context(|| format!("training into {}", run_dir.display()))?;

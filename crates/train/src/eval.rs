@@ -10,7 +10,7 @@ use tnet_data::face_loader::{FaceSampleConfig, make_face_batch};
 use tnet_data::helen::FaceItem;
 use tnet_data::mpii::FLIP_PAIRS;
 use tnet_data::pose_loader::{
-    EpochLoader, LoaderConfig, OnBadImage, PoseDataset, SampleConfig, make_batch,
+    EpochLoader, LoaderConfig, OnBadImage, PoseDataset, SampleConfig, Shard, make_batch,
 };
 use tnet_hourglass::{KernelMode, TNet};
 use tnet_metrics::decode::decode_heatmaps;
@@ -18,6 +18,7 @@ use tnet_metrics::pckh::{PckhGroundTruth, PckhReport, evaluate};
 use tnet_metrics::segmentation::{ConfusionMatrix, SegmentationReport};
 
 use crate::data::TaskData;
+use crate::distributed::{Collective, SingleProcess};
 use crate::progress::bar;
 
 /// How a validation pass runs.
@@ -71,13 +72,33 @@ pub fn validate(
     opts: &ValidateOptions,
     device: &Device,
 ) -> Result<Validation> {
+    validate_replicated(net, data, opts, device, &SingleProcess)
+}
+
+/// [`validate`] shared by the replicas of `group`: each predicts its part of every batch and
+/// the parts are gathered exactly, so every replica gets the report of the whole set.
+pub fn validate_replicated(
+    net: &TNet,
+    data: &TaskData,
+    opts: &ValidateOptions,
+    device: &Device,
+    group: &dyn Collective,
+) -> Result<Validation> {
     Ok(match data {
         TaskData::Pose(p) => {
-            let (report, _) = validate_pose(net, &p.val, &p.gt, opts, device)?;
+            let (report, _) = validate_pose(net, &p.val, &p.gt, opts, device, group)?;
             Validation::Pose(report)
         }
-        TaskData::Face(f) => Validation::Face(validate_faces(net, &f.val, opts, device)?),
+        TaskData::Face(f) => Validation::Face(validate_faces(net, &f.val, opts, device, group)?),
     })
+}
+
+/// This replica's part of each batch of a validation pass.
+fn shard_of(group: &dyn Collective) -> Shard {
+    Shard {
+        index: group.rank(),
+        count: group.size(),
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> candle_core::Error {
@@ -167,13 +188,14 @@ pub fn gt_prefix(gt: &PckhGroundTruth, n: usize) -> PckhGroundTruth {
 }
 
 /// Predicted joints `(N, 16, 2)` (0-based image coordinates) of the first `limit` people and
-/// their PCKh report.
+/// their PCKh report (the replicas of `group` each predicting their part).
 pub fn validate_pose(
     net: &TNet,
     val: &Arc<PoseDataset>,
     gt: &PckhGroundTruth,
     opts: &ValidateOptions,
     device: &Device,
+    group: &dyn Collective,
 ) -> Result<(PckhReport, Array3<f64>)> {
     let ValidateOptions {
         batch,
@@ -197,6 +219,7 @@ pub fn validate_pose(
         prefetch: 2,
         seed: 0,
         on_bad_image: OnBadImage::Stop,
+        shard: shard_of(group),
     };
     let ds = val.clone();
     let loader =
@@ -213,6 +236,9 @@ pub fn validate_pose(
     );
     for b in loader {
         let b = b.map_err(err)?;
+        if b.indices.is_empty() {
+            continue; // a last batch smaller than the group
+        }
         let heat = predict_heatmaps(net, &kernels, &b.images, flip, device)?;
         let joints = joints_in_image(&heat, &b.transforms, 4)?;
         for (row, &idx) in b.indices.iter().enumerate() {
@@ -220,19 +246,26 @@ pub fn validate_pose(
                 .index_axis_mut(Axis(0), idx)
                 .assign(&joints.index_axis(Axis(0), row));
         }
-        pb.inc(b.indices.len() as u64);
+        pb.inc((b.indices.len() * group.size()) as u64);
     }
     pb.finish_and_clear();
+    // Every person was predicted by exactly one replica; the others hold zeros there.
+    let flat = preds
+        .as_slice_mut()
+        .ok_or_else(|| err("predictions not contiguous"))?;
+    group.all_reduce_sum_f64(flat).map_err(err)?;
     let report = evaluate(&preds.view(), &gt_prefix(gt, n)).map_err(err)?;
     Ok((report, preds))
 }
 
-/// Confusion-matrix report of the last stack's per-pixel argmax on the first `limit` items.
+/// Confusion-matrix report of the last stack's per-pixel argmax on the first `limit` items
+/// (the replicas of `group` each counting their part).
 pub fn validate_faces(
     net: &TNet,
     val: &Arc<Vec<FaceItem>>,
     opts: &ValidateOptions,
     device: &Device,
+    group: &dyn Collective,
 ) -> Result<SegmentationReport> {
     let ValidateOptions {
         batch,
@@ -256,7 +289,12 @@ pub fn validate_faces(
         quiet,
         "  validating {bar:30} {pos}/{len} {per_sec}",
     );
-    for chunk in order.chunks(batch) {
+    for whole in order.chunks(batch) {
+        let chunk = shard_of(group).of(whole);
+        pb.inc(whole.len() as u64);
+        if chunk.is_empty() {
+            continue;
+        }
         let b =
             make_face_batch(val, chunk, &sample, 0, 0, OnBadImage::Stop, &skipped).map_err(err)?;
         let out = net.forward_with(&kernels, &to_tensor4(&b.images, device)?, false)?;
@@ -264,8 +302,17 @@ pub fn validate_faces(
         let pred: Vec<u32> = logits.argmax(1)?.flatten_all()?.to_vec1()?;
         let gt: Vec<u32> = b.labels.iter().map(|&v| v as u32).collect();
         cm.add(&pred, &gt).map_err(err)?;
-        pb.inc(chunk.len() as u64);
     }
     pb.finish_and_clear();
+    if group.size() > 1 {
+        // Counts stay exact in f64 up to 2^53 pixels.
+        let mut counts: Vec<f64> = cm.counts().iter().map(|&c| c as f64).collect();
+        group.all_reduce_sum_f64(&mut counts).map_err(err)?;
+        let mine = cm.counts().clone();
+        let total = ndarray::Array2::from_shape_vec(mine.dim(), counts)
+            .map_err(err)?
+            .mapv(|c| c as u64);
+        cm.add_counts(&(total - mine)).map_err(err)?;
+    }
     Ok(cm.report())
 }

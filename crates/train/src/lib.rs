@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod device_check;
+pub mod distributed;
 pub mod eval;
 pub mod model_io;
 pub mod optim;

@@ -11,7 +11,7 @@ use candle_core::{DType, Device, Tensor};
 use serde::Serialize;
 use tnet_data::face_loader::{FaceSampleConfig, make_face_batch};
 use tnet_data::pose_loader::{
-    Augment, EpochLoader, LoaderConfig, OnBadImage, SampleConfig, make_batch,
+    Augment, EpochLoader, LoaderConfig, OnBadImage, SampleConfig, Shard, make_batch,
 };
 use tnet_hourglass::loss::{pose_loss, segmentation_loss};
 use tnet_hourglass::{KernelMode, NetOptions, PartScale, Resolved, TNet};
@@ -21,7 +21,11 @@ use tnet_metrics::segmentation::SegmentationReport;
 use crate::checkpoint::{self, Checkpoint, CheckpointMeta};
 use crate::config::{PartLr, TrainConfig};
 use crate::data::{RunDataError, TaskData};
-use crate::eval::{ValidateOptions, Validation, to_tensor4, validate};
+use crate::distributed::{
+    Collective, ReduceStats, Replicas, SingleProcess, agree_to_stop, average_gradients,
+    broadcast_vars,
+};
+use crate::eval::{ValidateOptions, Validation, to_tensor4, validate_replicated};
 use crate::optim::Optimizer;
 use crate::progress::bar;
 
@@ -68,6 +72,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Set (by Ctrl-C) to stop after the current step with a checkpoint.
     pub stop: Arc<AtomicBool>,
+    /// Data-parallel training: the replicas this process is one of (one by default).
+    pub replicas: Replicas,
 }
 
 /// One line of `log.jsonl`.
@@ -232,7 +238,11 @@ pub fn train(
 ) -> Result<RunSummary, TrainError> {
     let dir = &opts.run_dir;
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let _lock = lock_run_dir(dir)?;
+    let _lock = if opts.replicas.group.is_root() {
+        Some(lock_run_dir(dir)?)
+    } else {
+        None
+    };
     let mut run = Run::start(cfg, device, opts)?;
     let started = Instant::now();
     let mut summary = RunSummary {
@@ -255,7 +265,9 @@ pub fn train(
         summary.steps = run.meta.step;
         summary.best_metric = run.meta.best_metric;
         summary.last = Some(line);
-        if opts.stop.load(Ordering::SeqCst) && run.meta.epoch < cfg.epochs {
+        let stop = agree_to_stop(opts.stop.load(Ordering::SeqCst), run.group())
+            .map_err(|e| TrainError::Resume(e.to_string()))?;
+        if stop && run.meta.epoch < cfg.epochs {
             summary.interrupted = true;
             break;
         }
@@ -276,6 +288,10 @@ struct Run<'a> {
     steps_per_epoch: usize,
     last_path: PathBuf,
     best_path: PathBuf,
+    /// Every trainable variable, in the order the replicas reduce their gradients.
+    trainable: Vec<(String, candle_core::Var)>,
+    /// BatchNorm's running statistics.
+    buffers: Vec<(String, candle_core::Var)>,
 }
 
 /// What one epoch's steps measured.
@@ -293,7 +309,19 @@ impl<'a> Run<'a> {
         opts: &'a RunOptions,
     ) -> Result<Self, TrainError> {
         let dir = &opts.run_dir;
+        let group = opts.replicas.group.as_ref();
+        if cfg.batch_size % group.size() != 0 {
+            return Err(TrainError::Resume(format!(
+                "batch_size {} does not split evenly over {} processes: choose a batch size that \
+                 is a multiple of the process count",
+                cfg.batch_size,
+                group.size()
+            )));
+        }
         let net = build_network(cfg, device)?;
+        if opts.replicas.sync_bn {
+            net.sync_batch_norm(Some(opts.replicas.group.clone()));
+        }
         let mut opt = optimizer_for(cfg, &net)?;
         let last_path = dir.join("last.safetensors");
         let meta = if opts.resume {
@@ -302,11 +330,13 @@ impl<'a> Run<'a> {
             if let Some(init) = &opts.init_from {
                 Checkpoint::load(init, device)?.restore_model(&net)?;
             }
-            std::fs::write(dir.join("config.toml"), cfg.to_toml()).map_err(io_err(dir))?;
-            std::fs::write(dir.join("log.jsonl"), b"").map_err(io_err(dir))?;
+            if group.is_root() {
+                std::fs::write(dir.join("config.toml"), cfg.to_toml()).map_err(io_err(dir))?;
+                std::fs::write(dir.join("log.jsonl"), b"").map_err(io_err(dir))?;
+            }
             CheckpointMeta::fresh(cfg)
         };
-        let data = TaskData::load(cfg, opts.quiet)?;
+        let data = load_data_once(cfg, opts.quiet, group)?;
         let n_train = data.n_train();
         let steps_full = n_train / cfg.batch_size;
         if steps_full == 0 {
@@ -315,7 +345,17 @@ impl<'a> Run<'a> {
                 cfg.batch_size
             )));
         }
+        let trainable = net.params().trainable_owned();
+        let buffers = net
+            .params()
+            .all()
+            .into_iter()
+            .filter(|(_, _, role)| *role == tnet_hourglass::Role::Buffer)
+            .map(|(name, v, _)| (name.to_string(), v.clone()))
+            .collect();
         Ok(Run {
+            trainable,
+            buffers,
             steps_per_epoch: cfg
                 .max_steps_per_epoch
                 .map_or(steps_full, |m| m.min(steps_full)),
@@ -331,6 +371,15 @@ impl<'a> Run<'a> {
         })
     }
 
+    /// No progress bars or messages: asked for, or a replica other than the first.
+    fn quiet(&self) -> bool {
+        self.opts.quiet || !self.group().is_root()
+    }
+
+    fn group(&self) -> &dyn Collective {
+        self.opts.replicas.group.as_ref()
+    }
+
     fn loader_config(&self) -> LoaderConfig {
         LoaderConfig {
             batch_size: self.cfg.batch_size,
@@ -339,6 +388,10 @@ impl<'a> Run<'a> {
             prefetch: 3,
             seed: self.cfg.seed,
             on_bad_image: OnBadImage::Stop,
+            shard: Shard {
+                index: self.group().rank(),
+                count: self.group().size(),
+            },
         }
     }
 
@@ -380,7 +433,7 @@ impl<'a> Run<'a> {
         let start_batch = self.meta.batch;
         let pb = bar(
             self.steps_per_epoch as u64,
-            self.opts.quiet,
+            self.quiet(),
             &format!(
                 "epoch {}/{} {{bar:30}} {{pos}}/{{len}} {{msg}} ETA {{eta}}",
                 epoch + 1,
@@ -404,7 +457,7 @@ impl<'a> Run<'a> {
         for (batch_idx, batch) in (start_batch..self.steps_per_epoch).zip(batches) {
             let batch = step_batch(&batch.map_err(RunDataError::from)?, self.device)?;
             let loss = self.step(epoch, &batch, &mut stats.kernel_updates)?;
-            stats.samples += batch.len()?;
+            stats.samples += batch.len()? * self.group().size();
             let secs = epoch_start.elapsed().as_secs_f64().max(1e-9);
             pb.set_message(format!(
                 "loss {:.3e} | {:.1} samples/s",
@@ -412,9 +465,12 @@ impl<'a> Run<'a> {
                 stats.samples as f64 / secs
             ));
             pb.inc(1);
-            if self.opts.stop.load(Ordering::SeqCst) && batch_idx + 1 < self.steps_per_epoch {
+            let stop = agree_to_stop(self.opts.stop.load(Ordering::SeqCst), self.group())
+                .map_err(|e| TrainError::Resume(e.to_string()))?;
+            if stop && batch_idx + 1 < self.steps_per_epoch {
+                self.opts.stop.store(true, Ordering::SeqCst);
                 self.meta.batch = batch_idx + 1;
-                checkpoint::save(&self.last_path, &self.net, Some(&self.opt), &self.meta)?;
+                self.save(&self.last_path)?;
                 pb.abandon_with_message(format!("interrupted: saved {}", self.last_path.display()));
                 return Ok(None);
             }
@@ -432,6 +488,7 @@ impl<'a> Run<'a> {
         batch: &StepBatch,
         kernel_updates: &mut Vec<f64>,
     ) -> Result<f64, TrainError> {
+        let group = self.opts.replicas.group.as_ref();
         let meta = &mut self.meta;
         let lr = learning_rate(self.cfg, epoch, meta.step);
         let net = &self.net;
@@ -441,7 +498,8 @@ impl<'a> Run<'a> {
         } else {
             None
         };
-        let loss = train_step(net, &mut self.opt, batch, lr)?;
+        let (loss, _) =
+            train_step_replicated(net, &mut self.opt, batch, lr, &self.trainable, group)?;
         if let Some(before) = probe {
             kernel_updates.push(relative_change(&before, &net.tensor().to_tensor()?)?);
         }
@@ -465,6 +523,7 @@ impl<'a> Run<'a> {
 
     /// Validates, logs the epoch, and writes `last` (and `best` when the metric improved).
     fn finish_epoch(&mut self, epoch: usize, stats: EpochStats) -> Result<EpochLog, TrainError> {
+        let (quiet, group) = (self.quiet(), self.opts.replicas.group.as_ref());
         let (cfg, meta) = (self.cfg, &mut self.meta);
         let train_loss = meta.epoch_loss_sum / meta.epoch_loss_count.max(1) as f64;
         let val_opts = ValidateOptions {
@@ -472,9 +531,13 @@ impl<'a> Run<'a> {
             limit: cfg.data.val_limit,
             flip: false,
             sigma: cfg.data.sigma,
-            quiet: self.opts.quiet,
+            quiet,
         };
-        let validation = validate(&self.net, &self.data, &val_opts, self.device)?;
+        if !self.opts.replicas.sync_bn {
+            // The replicas' running statistics differ: validate and save the first one's.
+            broadcast_vars(&self.buffers, group)?;
+        }
+        let validation = validate_replicated(&self.net, &self.data, &val_opts, self.device, group)?;
         let (metric, described) = (validation.metric(), validation.describe());
         let line = EpochLog {
             epoch: epoch + 1,
@@ -492,8 +555,11 @@ impl<'a> Run<'a> {
         }
         .with_report(validation);
         let dir = &self.opts.run_dir;
-        append_line(&dir.join("log.jsonl"), &line)?;
-        if !self.opts.quiet {
+        let root = group.is_root();
+        if root {
+            append_line(&dir.join("log.jsonl"), &line)?;
+        }
+        if !quiet {
             eprintln!(
                 "epoch {}/{}: loss {train_loss:.4e}, {}, {:.0} s",
                 epoch + 1,
@@ -511,12 +577,22 @@ impl<'a> Run<'a> {
         if improved {
             meta.best_metric = Some(metric);
         }
-        checkpoint::save(&self.last_path, &self.net, Some(&self.opt), meta)?;
+        self.save(&self.last_path)?;
         if improved {
-            checkpoint::save(&self.best_path, &self.net, Some(&self.opt), meta)?;
+            self.save(&self.best_path)?;
         }
-        let _ = crate::plot::write_plots(dir);
+        if root {
+            let _ = crate::plot::write_plots(dir);
+        }
         Ok(line)
+    }
+
+    /// Writes a checkpoint (the first replica only: the others hold the same values).
+    fn save(&self, path: &Path) -> Result<(), TrainError> {
+        if self.group().is_root() {
+            checkpoint::save(path, &self.net, Some(&self.opt), &self.meta)?;
+        }
+        Ok(())
     }
 }
 
@@ -617,6 +693,21 @@ pub fn train_step(
     batch: &StepBatch,
     lr: f64,
 ) -> Result<f64, TrainError> {
+    let trainable = net.params().trainable_owned();
+    Ok(train_step_replicated(net, opt, batch, lr, &trainable, &SingleProcess)?.0)
+}
+
+/// [`train_step`] as one replica of `group`, on its part of the global batch: the loss is the
+/// replicas' mean (non-finite on every replica when it is on one, so all skip the update
+/// together) and the gradients of `trainable` are averaged before the update.
+pub fn train_step_replicated(
+    net: &TNet,
+    opt: &mut Optimizer,
+    batch: &StepBatch,
+    lr: f64,
+    trainable: &[(String, candle_core::Var)],
+    group: &dyn Collective,
+) -> Result<(f64, ReduceStats), TrainError> {
     let kernels = net.kernels(KernelMode::Split)?;
     let loss = match batch {
         StepBatch::Pose {
@@ -632,13 +723,42 @@ pub fn train_step(
             segmentation_loss(&net.forward_with(&kernels, images, true)?, labels)?
         }
     };
-    let v = loss.to_scalar::<f32>()? as f64;
+    let mut v = [loss.to_dtype(DType::F64)?.to_scalar::<f64>()?];
+    group
+        .all_reduce_sum_f64(&mut v)
+        .map_err(|e| TrainError::Resume(e.to_string()))?;
+    let v = v[0] / group.size() as f64;
     if !v.is_finite() {
-        return Ok(v);
+        return Ok((v, ReduceStats::default()));
     }
-    let grads = net.backward(&kernels, &loss)?;
+    let mut grads = net.backward(&kernels, &loss)?;
+    let reduced = average_gradients(trainable, &mut grads, group)?;
     opt.step(&grads, lr)?;
-    Ok(v)
+    Ok((v, reduced))
+}
+
+/// The data of a run, made (synthetic sets) by the first replica while the others wait, then
+/// read by every replica.
+fn load_data_once(
+    cfg: &TrainConfig,
+    quiet: bool,
+    group: &dyn Collective,
+) -> Result<TaskData, TrainError> {
+    let barrier = || {
+        group
+            .all_reduce_sum_f64(&mut [0.0])
+            .map_err(|e| TrainError::Resume(e.to_string()))
+    };
+    if group.size() == 1 {
+        return Ok(TaskData::load(cfg, quiet)?);
+    }
+    if group.is_root() {
+        let data = TaskData::load(cfg, quiet);
+        barrier()?;
+        return Ok(data?);
+    }
+    barrier()?;
+    Ok(TaskData::load(cfg, true)?)
 }
 
 enum Batch {

@@ -33,6 +33,7 @@ fn opts(dir: &Path, resume: bool, stop: bool) -> RunOptions {
         init_from: None,
         quiet: true,
         stop: Arc::new(AtomicBool::new(stop)),
+        replicas: Default::default(),
     }
 }
 

@@ -448,6 +448,7 @@ fn run_one(
         init_from: if resume { None } else { init_from },
         quiet: true,
         stop: opts.stop.clone(),
+        replicas: Default::default(),
     };
     let summary = train(&cfg, device, &run_opts)?;
     if summary.interrupted {
