@@ -12,10 +12,13 @@ mod forward;
 mod import;
 mod info;
 mod interrupt;
+#[cfg(feature = "mpi")]
+mod mpi_world;
 mod net_args;
 mod predict;
 mod study;
 mod train;
+mod world;
 
 use clap::{Parser, Subcommand};
 

@@ -5,6 +5,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use tnet_data::pose_loader::Shard;
 use tnet_train::config::{DataKind, Task};
 use tnet_train::study::{Budget, StudyOptions, StudySettings, run_study};
 
@@ -48,6 +49,25 @@ pub struct StudyArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Train only every N-th run, starting at run I (0-based): `--shard I/N`, one process per
+    /// shard started together (a Slurm job array, several hosts on one shared folder). Each
+    /// shard reads the others' runs back when it needs them; shard 0 writes the report. Under
+    /// `mpirun` (feature `mpi`) the rank and the number of processes are the default.
+    #[arg(long, value_parser = parse_shard, value_name = "I/N")]
+    shard: Option<Shard>,
+}
+
+fn parse_shard(text: &str) -> std::result::Result<Shard, String> {
+    let bad = || format!("{text:?}: expected I/N with 0 <= I < N, for example 0/4");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (index, count) = (
+        i.trim().parse::<usize>().map_err(|_| bad())?,
+        n.trim().parse::<usize>().map_err(|_| bad())?,
+    );
+    if count == 0 || index >= count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
 }
 
 /// The commit the study runs from (`-dirty` with uncommitted changes), or "unknown".
@@ -118,11 +138,32 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         stop,
         command,
         commit: commit(),
+        shard: match args.shard {
+            Some(shard) => shard,
+            None => {
+                let world = crate::world::world()?;
+                Shard {
+                    index: world.rank(),
+                    count: world.size(),
+                }
+            }
+        },
     };
-    eprintln!(
-        "study into {} (finished runs there are reused)",
-        out.display()
-    );
+    if opts.shard.count > 1 {
+        eprintln!(
+            "study into {}, shard {} of {}: every {}th run from run {} (finished runs there are reused)",
+            out.display(),
+            opts.shard.index,
+            opts.shard.count,
+            opts.shard.count,
+            opts.shard.index
+        );
+    } else {
+        eprintln!(
+            "study into {} (finished runs there are reused)",
+            out.display()
+        );
+    }
     let summary =
         run_study(&opts, &device).with_context(|| format!("study in {}", out.display()))?;
     if summary.interrupted {
@@ -133,6 +174,12 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             summary.runs_total
         );
         return Ok(());
+    }
+    if opts.shard.index != 0 {
+        println!(
+            "shard {} of {}: {} runs trained; shard 0 writes the report",
+            opts.shard.index, opts.shard.count, summary.runs_trained
+        );
     }
     if let Some(report) = summary.report {
         println!(

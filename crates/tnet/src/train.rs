@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use tnet_train::config::Task;
+use tnet_train::distributed::{Collective, Replicas, broadcast_from_root};
 use tnet_train::{RunOptions, TrainConfig};
 
 use crate::device::parse_device;
@@ -76,6 +77,10 @@ pub struct TrainArgs {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+    /// Under MPI: BatchNorm statistics over the global batch (all processes) instead of each
+    /// process's part (docs/distributed.md).
+    #[arg(long)]
+    sync_bn: bool,
 }
 
 impl TrainArgs {
@@ -141,11 +146,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             .num_threads(t)
             .build_global();
     }
-    let device = parse_device(&cfg.device)?;
+    let group = crate::world::world()?;
+    let device = parse_device(&crate::world::device_of_rank(&cfg.device))?;
     let run_dir = match (&args.resume, &args.run_dir) {
         (Some(d), _) | (None, Some(d)) => d.clone(),
-        (None, None) => default_run_dir(&cfg),
+        (None, None) => default_run_dir(&cfg, group.as_ref())?,
     };
+    let root = group.is_root();
     if args.resume.is_none() && run_dir.join("last.safetensors").is_file() {
         bail!(
             "{} already holds a run: continue it with --resume {0}, or choose another --run-dir",
@@ -154,27 +161,47 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     }
     let stop = crate::interrupt::stop_flag();
     let net_cfg = cfg.network()?;
-    eprintln!(
-        "training {} on {} data ({}), {}: {} parameters in the tensor ({:.2}x compression), {} in total; run folder {}",
-        cfg.task,
-        cfg.data.kind,
-        cfg.data_dir().display(),
-        net_cfg.param,
-        net_cfg.param_count(),
-        net_cfg.compression_ratio(),
-        net_cfg.total_params(),
-        run_dir.display()
-    );
+    if group.size() > 1 && root {
+        eprintln!(
+            "data-parallel over {} processes: {} images per process and step{}",
+            group.size(),
+            cfg.batch_size / group.size().max(1),
+            if args.sync_bn {
+                ", BatchNorm over the global batch"
+            } else {
+                ""
+            }
+        );
+    }
+    if root {
+        eprintln!(
+            "training {} on {} data ({}), {}: {} parameters in the tensor ({:.2}x compression), {} in total; run folder {}",
+            cfg.task,
+            cfg.data.kind,
+            cfg.data_dir().display(),
+            net_cfg.param,
+            net_cfg.param_count(),
+            net_cfg.compression_ratio(),
+            net_cfg.total_params(),
+            run_dir.display()
+        );
+    }
     let opts = RunOptions {
         run_dir: run_dir.clone(),
         resume: args.resume.is_some(),
         init_from: args.init_from.clone(),
         quiet: args.quiet,
         stop,
-        replicas: Default::default(),
+        replicas: Replicas {
+            group: group.clone(),
+            sync_bn: args.sync_bn,
+        },
     };
     let summary = tnet_train::train(&cfg, &device, &opts)
         .with_context(|| format!("training into {}", run_dir.display()))?;
+    if !root {
+        return Ok(());
+    }
     if summary.interrupted {
         eprintln!(
             "stopped after {} steps; continue with: tnet train --resume {}",
@@ -219,10 +246,14 @@ fn bail_if_needs_ranks(param: Option<&str>) -> Result<()> {
     }
 }
 
-fn default_run_dir(cfg: &TrainConfig) -> PathBuf {
+/// `runs/<seconds since 1970>-<task>-<param>`, the first process's time for all of a job.
+fn default_run_dir(cfg: &TrainConfig, group: &dyn Collective) -> Result<PathBuf> {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    PathBuf::from("runs").join(format!("{secs}-{}-{}", cfg.task, cfg.model.param))
+    let mut shared = [secs as f64];
+    broadcast_from_root(&mut shared, group)?;
+    let secs = shared[0] as u64;
+    Ok(PathBuf::from("runs").join(format!("{secs}-{}-{}", cfg.task, cfg.model.param)))
 }

@@ -117,6 +117,7 @@ fn an_interrupted_study_resumes_where_it_stopped() {
         stop: stop.clone(),
         command: "test".into(),
         commit: "test".into(),
+        shard: tnet_data::pose_loader::Shard::WHOLE,
     };
     // Stop requested from the start: the first run saves a checkpoint after its first step.
     let first = run_study(&opts, &Device::Cpu).unwrap();

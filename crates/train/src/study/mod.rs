@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
+use tnet_data::pose_loader::Shard;
 
 pub use grid::{Planned, RunKind, Split, Table};
 pub use report::{RunResult, write_report};
@@ -128,6 +129,10 @@ pub struct StudyOptions {
     /// The command line and the commit, for the report.
     pub command: String,
     pub commit: String,
+    /// This process's share of the runs (`tnet study --shard i/N`, or the MPI rank): it trains
+    /// every N-th run and reads the others back once their process has finished them, so
+    /// every shard ends with all results; shard 0 writes the report.
+    pub shard: Shard,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -297,6 +302,7 @@ pub fn run_study(opts: &StudyOptions, device: &Device) -> Result<StudySummary, S
             report: None,
         },
         results: vec![],
+        met: 0,
     };
     if !runner.run(&tune, &first_seed)? {
         return Ok(runner.interrupted());
@@ -330,6 +336,9 @@ pub fn run_study(opts: &StudyOptions, device: &Device) -> Result<StudySummary, S
     }
     runner.pb.finish_and_clear();
     let mut summary = runner.summary;
+    if opts.shard.index != 0 {
+        return Ok(summary); // shard 0 writes the report
+    }
     log_invocation(out, opts, &summary)?;
     let path = write_report(out, opts, &runner.results).map_err(file_err(out))?;
     summary.report = Some(path);
@@ -343,6 +352,8 @@ struct Runner<'a> {
     pb: indicatif::ProgressBar,
     summary: StudySummary,
     results: Vec<RunResult>,
+    /// Runs met so far, in the grid's order (which shard trains a run).
+    met: usize,
 }
 
 impl Runner<'_> {
@@ -357,7 +368,14 @@ impl Runner<'_> {
             for &seed in seeds {
                 self.pb.set_message(format!("{}-s{seed}", planned.id));
                 let started = Instant::now();
-                let (result, trained) = run_one(self.opts, planned, seed, lr, self.device)?;
+                let shard = &self.opts.shard;
+                let mine = self.met % shard.count.max(1) == shard.index;
+                self.met += 1;
+                let (result, trained) = if mine {
+                    run_one(self.opts, planned, seed, lr, self.device)?
+                } else {
+                    (wait_for_other_shard(self.opts, planned, seed, lr)?, false)
+                };
                 match (&result, trained) {
                     (_, true) => self.summary.runs_trained += 1,
                     (Some(r), false) if r.skipped.is_some() => self.summary.runs_unreachable += 1,
@@ -399,6 +417,68 @@ impl Runner<'_> {
     }
 }
 
+/// How often a shard looks whether another shard has finished a run it needs.
+const SHARD_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits until another shard has finished the run (or Ctrl-C: `None`), and reads it back.
+fn wait_for_other_shard(
+    opts: &StudyOptions,
+    planned: &Planned,
+    seed: u64,
+    lr: Option<f64>,
+) -> Result<Option<RunResult>, StudyError> {
+    loop {
+        if let Probe::Finished(result) = probe_run(opts, planned, seed, lr)? {
+            return Ok(Some(result));
+        }
+        if opts.stop.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(None);
+        }
+        std::thread::sleep(SHARD_POLL);
+    }
+}
+
+/// A run's state on disk.
+enum Probe {
+    /// Done, or out of reach (a row that says why).
+    Finished(RunResult),
+    /// To train (or to continue), with its configuration (`None`: a fine-tuning row, whose
+    /// configuration comes from its compressed checkpoint).
+    ToTrain(Option<TrainConfig>),
+}
+
+fn probe_run(
+    opts: &StudyOptions,
+    planned: &Planned,
+    seed: u64,
+    lr: Option<f64>,
+) -> Result<Probe, StudyError> {
+    let dir = run_dir(&opts.out, planned, seed);
+    let s = &opts.settings;
+    // A configuration out of reach at this size (e.g. 30x per layer on a very small network),
+    // or a split the data cannot give: a row that says why instead of a failed study.
+    let train_cfg = match &planned.kind {
+        RunKind::Train => match run_config(s, planned, seed, lr) {
+            Ok(cfg) => Some(cfg),
+            Err(e) => {
+                return Ok(Probe::Finished(RunResult::skipped(
+                    planned,
+                    seed,
+                    e.to_string(),
+                )));
+            }
+        },
+        RunKind::CompressFinetune { .. } => None,
+    };
+    let target_epochs = train_cfg
+        .as_ref()
+        .map_or(s.budget.finetune_epochs, |c| c.epochs);
+    if epochs_logged(&dir) >= target_epochs {
+        return Ok(Probe::Finished(RunResult::load(planned, seed, &dir)?));
+    }
+    Ok(Probe::ToTrain(train_cfg))
+}
+
 /// Trains (or resumes, or finds finished) one run at learning rate `lr` (the configured one
 /// when `None`); `None` when interrupted. The flag says whether any training happened in this
 /// call.
@@ -411,26 +491,13 @@ fn run_one(
 ) -> Result<(Option<RunResult>, bool), StudyError> {
     let dir = run_dir(&opts.out, planned, seed);
     let s = &opts.settings;
-    // A configuration out of reach at this size (e.g. 30x per layer on a very small network),
-    // or a split the data cannot give: a row that says why instead of a failed study.
-    let train_cfg = match &planned.kind {
-        RunKind::Train => match run_config(s, planned, seed, lr) {
-            Ok(cfg) => Some(cfg),
-            Err(e) => {
-                return Ok((
-                    Some(RunResult::skipped(planned, seed, e.to_string())),
-                    false,
-                ));
-            }
-        },
-        RunKind::CompressFinetune { .. } => None,
+    let train_cfg = match probe_run(opts, planned, seed, lr)? {
+        Probe::Finished(result) => {
+            let trained = false;
+            return Ok((Some(result), trained));
+        }
+        Probe::ToTrain(cfg) => cfg,
     };
-    let target_epochs = train_cfg
-        .as_ref()
-        .map_or(s.budget.finetune_epochs, |c| c.epochs);
-    if epochs_logged(&dir) >= target_epochs {
-        return Ok((Some(RunResult::load(planned, seed, &dir)?), false));
-    }
     let (cfg, init_from) = match (train_cfg, &planned.kind) {
         (Some(cfg), _) => (cfg, None),
         (None, RunKind::CompressFinetune { from, compression }) => {
