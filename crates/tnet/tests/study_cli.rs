@@ -180,6 +180,52 @@ fn quick_study_runs_the_grid_and_writes_every_table() {
     let again = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert_eq!(table(&again, "## Table B"), b);
 
+    // The same study split over two processes started together (`--shard`): every run is
+    // trained once, by one of them, and shard 0's report has the same tables.
+    let sharded = dir.join("sharded");
+    let shard = |i: usize| {
+        let mut a = tiny(&sharded, &dir);
+        a.push("--shard".into());
+        a.push(format!("{i}/2"));
+        std::process::Command::new(env!("CARGO_BIN_EXE_tnet"))
+            .args(&a)
+            .output()
+            .unwrap()
+    };
+    let (o0, o1) = std::thread::scope(|s| {
+        let h0 = s.spawn(|| shard(0));
+        let h1 = s.spawn(|| shard(1));
+        (h0.join().unwrap(), h1.join().unwrap())
+    });
+    for o in [&o0, &o1] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // Both trained a share: "shard 1 of 2: K runs trained", "N runs: M trained now, ...".
+    let count_before = |o: &std::process::Output, word: &str| -> usize {
+        let said = String::from_utf8_lossy(&o.stdout).to_string();
+        let words: Vec<&str> = said.split_whitespace().collect();
+        let at = words.iter().position(|w| *w == word);
+        at.and_then(|k| words.get(k.checked_sub(1)?)?.parse().ok())
+            .unwrap_or_else(|| panic!("{said}"))
+    };
+    assert!(count_before(&o1, "runs") > 0 && count_before(&o0, "trained") > 0);
+    let split = std::fs::read_to_string(sharded.join("README.md")).unwrap();
+    for heading in [
+        "## Table A",
+        "## Table B",
+        "## Table C",
+        "## Table D",
+        "## Learning rates",
+    ] {
+        assert_eq!(table(&split, heading), table(&md, heading), "{heading}");
+    }
+    let invocations = std::fs::read_to_string(sharded.join("invocations.jsonl")).unwrap();
+    assert_eq!(
+        invocations.lines().count(),
+        1,
+        "shard 0 alone logs the study"
+    );
+
     // Another study in the same folder is refused, naming what differs.
     let mut other = args.clone();
     other.push("--seeds".into());

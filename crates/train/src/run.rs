@@ -95,6 +95,20 @@ pub struct EpochLog {
     /// `||W_after - W_before|| / ||W_before||`, sampled every [`KERNEL_PROBE_EVERY`] steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel_update: Option<f64>,
+    /// Data-parallel runs: the gradients' all-reduce, per step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allreduce: Option<AllReduceLog>,
+}
+
+/// What averaging the gradients cost in an epoch of a data-parallel run.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllReduceLog {
+    /// Bytes each process sent into the all-reduces per step.
+    pub bytes_per_step: usize,
+    /// All-reduce calls (buckets) per step.
+    pub calls_per_step: usize,
+    /// The share of the epoch's training time spent packing, reducing and unpacking.
+    pub share_of_step: f64,
 }
 
 impl EpochLog {
@@ -299,6 +313,9 @@ struct EpochStats {
     seconds: f64,
     samples: usize,
     kernel_updates: Vec<f64>,
+    /// The gradients' reductions, summed over the epoch's steps.
+    reduced: ReduceStats,
+    steps: usize,
 }
 
 impl<'a> Run<'a> {
@@ -310,7 +327,7 @@ impl<'a> Run<'a> {
     ) -> Result<Self, TrainError> {
         let dir = &opts.run_dir;
         let group = opts.replicas.group.as_ref();
-        if cfg.batch_size % group.size() != 0 {
+        if !cfg.batch_size.is_multiple_of(group.size()) {
             return Err(TrainError::Resume(format!(
                 "batch_size {} does not split evenly over {} processes: choose a batch size that \
                  is a multiple of the process count",
@@ -453,10 +470,12 @@ impl<'a> Run<'a> {
             seconds: 0.0,
             samples: 0,
             kernel_updates: Vec::new(),
+            reduced: ReduceStats::default(),
+            steps: 0,
         };
         for (batch_idx, batch) in (start_batch..self.steps_per_epoch).zip(batches) {
             let batch = step_batch(&batch.map_err(RunDataError::from)?, self.device)?;
-            let loss = self.step(epoch, &batch, &mut stats.kernel_updates)?;
+            let loss = self.step(epoch, &batch, &mut stats)?;
             stats.samples += batch.len()? * self.group().size();
             let secs = epoch_start.elapsed().as_secs_f64().max(1e-9);
             pb.set_message(format!(
@@ -486,7 +505,7 @@ impl<'a> Run<'a> {
         &mut self,
         epoch: usize,
         batch: &StepBatch,
-        kernel_updates: &mut Vec<f64>,
+        stats: &mut EpochStats,
     ) -> Result<f64, TrainError> {
         let group = self.opts.replicas.group.as_ref();
         let meta = &mut self.meta;
@@ -498,10 +517,16 @@ impl<'a> Run<'a> {
         } else {
             None
         };
-        let (loss, _) =
+        let (loss, reduced) =
             train_step_replicated(net, &mut self.opt, batch, lr, &self.trainable, group)?;
+        stats.steps += 1;
+        stats.reduced.bytes += reduced.bytes;
+        stats.reduced.calls += reduced.calls;
+        stats.reduced.seconds += reduced.seconds;
         if let Some(before) = probe {
-            kernel_updates.push(relative_change(&before, &net.tensor().to_tensor()?)?);
+            stats
+                .kernel_updates
+                .push(relative_change(&before, &net.tensor().to_tensor()?)?);
         }
         if !loss.is_finite() {
             return Err(TrainError::NonFinite {
@@ -551,6 +576,11 @@ impl<'a> Run<'a> {
             samples_per_second: stats.samples as f64 / stats.seconds.max(1e-9),
             kernel_update: (!stats.kernel_updates.is_empty()).then(|| {
                 stats.kernel_updates.iter().sum::<f64>() / stats.kernel_updates.len() as f64
+            }),
+            allreduce: (group.size() > 1 && stats.steps > 0).then(|| AllReduceLog {
+                bytes_per_step: stats.reduced.bytes / stats.steps,
+                calls_per_step: stats.reduced.calls / stats.steps,
+                share_of_step: stats.reduced.seconds / stats.seconds.max(1e-9),
             }),
         }
         .with_report(validation);
