@@ -91,6 +91,7 @@ fn quick_study_runs_the_grid_and_writes_every_table() {
             assert!(has_number(cells[3]), "learning rate of {row}");
             assert!(has_number(cells[7]), "metric of {row}");
             assert!(has_number(cells[8]), "Head of {row}");
+            assert!(has_number(cells[16]), "left/right pairs of {row}");
             trained += 1;
         }
     }

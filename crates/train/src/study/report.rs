@@ -198,6 +198,9 @@ pub(super) fn tuned_rates(results: &[RunResult]) -> BTreeMap<String, f64> {
     best.into_iter().map(|(f, (_, lr))| (f, lr)).collect()
 }
 
+/// PCKh@0.5 (%) above which a left/right pair counts as told apart.
+const TOLD_APART: f64 = 70.0;
+
 /// The runs of one planned id, every seed.
 struct Row<'a> {
     planned: &'a Planned,
@@ -234,6 +237,24 @@ impl Row<'_> {
 
     fn first(&self) -> Option<&RunResult> {
         self.done().first().copied()
+    }
+
+    /// Pose: how many of the six left/right joint pairs (Shoulder .. Ankle) the runs tell
+    /// apart, mean over seeds. A pair whose sides the network confuses scores about 50 % PCKh
+    /// (its two peaks land on both joints and the arg max picks either); one told apart scores
+    /// far above: the count is of parts above [`TOLD_APART`] %.
+    fn pairs_told_apart(&self) -> Option<f64> {
+        let counts: Vec<f64> = self
+            .done()
+            .iter()
+            .filter(|r| r.task == Task::Pose)
+            .map(|r| {
+                (1..=6)
+                    .filter(|&k| r.values.get(k).is_some_and(|&v| v > TOLD_APART))
+                    .count() as f64
+            })
+            .collect();
+        stats(&counts).map(|s| s.0)
     }
 
     /// The learning rate the row's runs trained with.
