@@ -58,6 +58,9 @@ pub enum TrainError {
     },
     #[error("{0}")]
     Resume(String),
+    /// Data-parallel training: a collective with the other replicas failed.
+    #[error(transparent)]
+    Collective(#[from] crate::distributed::CollectiveError),
 }
 
 /// How to run.
@@ -280,7 +283,7 @@ pub fn train(
         summary.best_metric = run.meta.best_metric;
         summary.last = Some(line);
         let stop = agree_to_stop(opts.stop.load(Ordering::SeqCst), run.group())
-            .map_err(|e| TrainError::Resume(e.to_string()))?;
+            .map_err(TrainError::from)?;
         if stop && run.meta.epoch < cfg.epochs {
             summary.interrupted = true;
             break;
@@ -485,7 +488,7 @@ impl<'a> Run<'a> {
             ));
             pb.inc(1);
             let stop = agree_to_stop(self.opts.stop.load(Ordering::SeqCst), self.group())
-                .map_err(|e| TrainError::Resume(e.to_string()))?;
+                .map_err(TrainError::from)?;
             if stop && batch_idx + 1 < self.steps_per_epoch {
                 self.opts.stop.store(true, Ordering::SeqCst);
                 self.meta.batch = batch_idx + 1;
@@ -754,9 +757,7 @@ pub fn train_step_replicated(
         }
     };
     let mut v = [loss.to_dtype(DType::F64)?.to_scalar::<f64>()?];
-    group
-        .all_reduce_sum_f64(&mut v)
-        .map_err(|e| TrainError::Resume(e.to_string()))?;
+    group.all_reduce_sum_f64(&mut v).map_err(TrainError::from)?;
     let v = v[0] / group.size() as f64;
     if !v.is_finite() {
         return Ok((v, ReduceStats::default()));
@@ -777,7 +778,7 @@ fn load_data_once(
     let barrier = || {
         group
             .all_reduce_sum_f64(&mut [0.0])
-            .map_err(|e| TrainError::Resume(e.to_string()))
+            .map_err(TrainError::from)
     };
     if group.size() == 1 {
         return Ok(TaskData::load(cfg, quiet)?);
