@@ -225,3 +225,45 @@ fn a_lost_process_ends_the_job_and_the_run_resumes() {
         );
     }
 }
+
+/// `mpirun -np 2 tnet study`: rank i is shard i of 2, both train a share of the runs, and rank 0
+/// writes the report (the tables' equality with an unsharded study is checked through
+/// `--shard` in study_cli.rs).
+#[test]
+fn mpirun_spreads_the_study_over_its_ranks() {
+    let (_guard, dir) = temp_dir("mpi-study");
+    let out = dir.join("out");
+    let mut args: Vec<String> = [
+        "study",
+        "--quick",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (flag, value) in [
+        ("--data-dir", dir.join("pose").display().to_string()),
+        ("--face-data-dir", dir.join("face").display().to_string()),
+    ] {
+        args.push(flag.into());
+        args.push(value);
+    }
+    for set in [
+        "model.features=8",
+        "data.synthetic_train=24",
+        "data.synthetic_val=6",
+        "batch_size=4",
+        "max_steps_per_epoch=2",
+        "threads=1",
+    ] {
+        args.push("--set".into());
+        args.push(set.into());
+    }
+    let text = ok(&mpirun(2, &args, &[]).output().unwrap());
+    assert!(text.contains("shard 1 of 2"), "{text}");
+    assert!(text.contains("report:"), "{text}");
+    let md = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(md.contains("## Table B"));
+}
