@@ -324,9 +324,14 @@ pub(super) fn write_table_a(w: &mut String, ctx: &Ctx) -> Vec<(String, f64)> {
     );
     let _ = writeln!(
         w,
-        "| Mode | Reduced to | Compression | Tensor params | {metric_name} | Δ vs dense |"
+        "| Mode | Reduced to | Compression | Tensor params | {metric_name} | Δ vs dense |{}",
+        if ctx.pose { " L/R pairs |" } else { "" }
     );
-    let _ = writeln!(w, "|---|---|---:|---:|---:|---:|");
+    let _ = writeln!(
+        w,
+        "|---|---|---:|---:|---:|---:|{}",
+        if ctx.pose { "---:|" } else { "" }
+    );
     let mut by_mode: Vec<(String, f64)> = vec![];
     for r in a.iter() {
         let m = r.metric();
@@ -343,9 +348,14 @@ pub(super) fn write_table_a(w: &mut String, ctx: &Ctx) -> Vec<(String, f64)> {
                 f.tensor_params().to_string(),
             )
         });
+        let pairs = if ctx.pose {
+            format!(" {} |", opt(r.pairs_told_apart(), 1))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             w,
-            "| {} | {} | {comp} | {tp} | {} | {delta} |",
+            "| {} | {} | {comp} | {tp} | {} | {delta} |{pairs}",
             r.planned.detail.split(' ').next().unwrap_or(""),
             r.planned.detail.split_once(' ').map_or("", |x| x.1),
             pm(m, digits)
@@ -366,6 +376,14 @@ pub(super) fn write_table_a(w: &mut String, ctx: &Ctx) -> Vec<(String, f64)> {
                 ones.join(", ")
             );
         }
+    }
+    if ctx.pose {
+        let _ = writeln!(
+            w,
+            "\nOne seed per row: a row with no left/right pair told apart sits on the plateau \
+             that some seeds of Table B's full-rank and compressed rows also end on, so its Δ \
+             says more about that seed than about the mode."
+        );
     }
     let _ = writeln!(w);
     by_mode
