@@ -233,34 +233,9 @@ fn a_lost_process_ends_the_job_and_the_run_resumes() {
 fn mpirun_spreads_the_study_over_its_ranks() {
     let (_guard, dir) = temp_dir("mpi-study");
     let out = dir.join("out");
-    let mut args: Vec<String> = [
-        "study",
-        "--quick",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for (flag, value) in [
-        ("--data-dir", dir.join("pose").display().to_string()),
-        ("--face-data-dir", dir.join("face").display().to_string()),
-    ] {
-        args.push(flag.into());
-        args.push(value);
-    }
-    for set in [
-        "model.features=8",
-        "data.synthetic_train=24",
-        "data.synthetic_val=6",
-        "batch_size=4",
-        "max_steps_per_epoch=2",
-        "threads=1",
-    ] {
-        args.push("--set".into());
-        args.push(set.into());
-    }
+    let mut args = common::tiny_study(&out, &dir);
+    args.push("--set".into());
+    args.push("threads=1".into());
     let text = ok(&mpirun(2, &args, &[]).output().unwrap());
     assert!(text.contains("shard 1 of 2"), "{text}");
     assert!(text.contains("report:"), "{text}");

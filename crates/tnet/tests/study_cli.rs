@@ -3,37 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{temp_dir, tnet};
-
-fn tiny(out: &Path, data: &Path) -> Vec<String> {
-    let mut a: Vec<String> = [
-        "study",
-        "--quick",
-        "--quiet",
-        "--out",
-        out.to_str().unwrap(),
-        "--data-dir",
-        data.join("pose").to_str().unwrap(),
-        "--face-data-dir",
-        data.join("face").to_str().unwrap(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for set in [
-        "model.features=8",
-        "data.synthetic_train=24",
-        "data.synthetic_val=6",
-        "batch_size=4",
-        "max_steps_per_epoch=2",
-    ] {
-        a.push("--set".into());
-        a.push(set.into());
-    }
-    a
-}
+use common::{temp_dir, tiny_study as tiny, tnet};
 
 fn run(args: &[String]) -> std::process::Output {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
