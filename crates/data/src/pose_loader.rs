@@ -178,9 +178,10 @@ pub struct LoaderConfig {
     pub shard: Shard,
 }
 
-/// One of `count` equal, contiguous parts of each batch (data-parallel training: replica
-/// `index` of `count` takes part `index`, so the replicas together see exactly the batches of a
-/// single process). The whole batch is `Shard::WHOLE`.
+/// Part `index` of `count` of some work: of each batch in data-parallel training (replica
+/// `index` takes the `index`-th equal, contiguous part, so the replicas together see exactly
+/// the batches of a single process), or of a list of jobs (every `count`-th one). The whole is
+/// `Shard::WHOLE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     pub index: usize,
@@ -198,6 +199,11 @@ impl Shard {
         let start = index * (n / count) + index.min(n % count);
         let len = n / count + usize::from(index < n % count);
         &items[start..start + len]
+    }
+
+    /// Whether job `k` of a list dealt round-robin is this shard's.
+    pub fn owns(&self, k: usize) -> bool {
+        k % self.count.max(1) == self.index
     }
 }
 

@@ -57,6 +57,11 @@ impl BatchNorm2d {
         })
     }
 
+    /// The group of synchronized BatchNorm, when set.
+    fn group(&self) -> Option<Arc<dyn Collective>> {
+        self.sync.read().ok().and_then(|g| g.clone())
+    }
+
     fn affine(&self, xhat: &Tensor) -> Result<Tensor> {
         let c = self.weight.dim(0)?;
         xhat.broadcast_mul(&self.weight.reshape((1, c, 1, 1))?)?
@@ -104,12 +109,6 @@ impl BatchNorm2d {
             y = (y + r)?;
         }
         if relu { y.relu() } else { Ok(y) }
-    }
-}
-
-impl BatchNorm2d {
-    fn group(&self) -> Option<Arc<dyn Collective>> {
-        self.sync.read().ok().and_then(|g| g.clone())
     }
 }
 

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use tnet_data::pose_loader::Shard;
 use tnet_train::config::{DataKind, Task};
+use tnet_train::distributed::shard_of;
 use tnet_train::study::{Budget, StudyOptions, StudySettings, run_study};
 
 use crate::device::parse_device;
@@ -140,13 +141,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         commit: commit(),
         shard: match args.shard {
             Some(shard) => shard,
-            None => {
-                let world = crate::world::world()?;
-                Shard {
-                    index: world.rank(),
-                    count: world.size(),
-                }
-            }
+            None => shard_of(crate::world::world()?.as_ref()),
         },
     };
     if opts.shard.count > 1 {

@@ -165,7 +165,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         eprintln!(
             "data-parallel over {} processes: {} images per process and step{}",
             group.size(),
-            cfg.batch_size / group.size().max(1),
+            cfg.batch_size / group.size(),
             if args.sync_bn {
                 ", BatchNorm over the global batch"
             } else {

@@ -9,12 +9,13 @@ use std::time::Instant;
 
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
+use tnet_data::pose_loader::Shard;
 pub use tnet_hourglass::replicas::{Collective, CollectiveError, SingleProcess, ThreadGroup};
 
 /// Values per gradient bucket (4 MiB of f32).
 pub const BUCKET_ELEMENTS: usize = 1 << 20;
 
-/// What one gradient reduction moved.
+/// What one gradient reduction moved (or several, added up).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ReduceStats {
     /// Bytes each replica sent into the all-reduces (the gradients' size).
@@ -23,6 +24,14 @@ pub struct ReduceStats {
     pub calls: usize,
     /// Seconds spent packing, reducing and unpacking.
     pub seconds: f64,
+}
+
+impl std::ops::AddAssign for ReduceStats {
+    fn add_assign(&mut self, other: ReduceStats) {
+        self.bytes += other.bytes;
+        self.calls += other.calls;
+        self.seconds += other.seconds;
+    }
 }
 
 /// One tensor's place in a bucket.
@@ -174,6 +183,14 @@ pub fn broadcast_vars(vars: &[(String, Var)], group: &dyn Collective) -> candle_
         offset += n;
     }
     Ok(())
+}
+
+/// This replica's part of each batch (and of each validation batch).
+pub fn shard_of(group: &dyn Collective) -> Shard {
+    Shard {
+        index: group.rank(),
+        count: group.size(),
+    }
 }
 
 /// Every replica says whether it must stop (Ctrl-C); all stop when one does, at the same

@@ -10,7 +10,7 @@ use tnet_data::face_loader::{FaceSampleConfig, make_face_batch};
 use tnet_data::helen::FaceItem;
 use tnet_data::mpii::FLIP_PAIRS;
 use tnet_data::pose_loader::{
-    EpochLoader, LoaderConfig, OnBadImage, PoseDataset, SampleConfig, Shard, make_batch,
+    EpochLoader, LoaderConfig, OnBadImage, PoseDataset, SampleConfig, make_batch,
 };
 use tnet_hourglass::{KernelMode, TNet};
 use tnet_metrics::decode::decode_heatmaps;
@@ -18,7 +18,7 @@ use tnet_metrics::pckh::{PckhGroundTruth, PckhReport, evaluate};
 use tnet_metrics::segmentation::{ConfusionMatrix, SegmentationReport};
 
 use crate::data::TaskData;
-use crate::distributed::{Collective, SingleProcess};
+use crate::distributed::{Collective, SingleProcess, shard_of};
 use crate::progress::bar;
 
 /// How a validation pass runs.
@@ -91,14 +91,6 @@ pub fn validate_replicated(
         }
         TaskData::Face(f) => Validation::Face(validate_faces(net, &f.val, opts, device, group)?),
     })
-}
-
-/// This replica's part of each batch of a validation pass.
-fn shard_of(group: &dyn Collective) -> Shard {
-    Shard {
-        index: group.rank(),
-        count: group.size(),
-    }
 }
 
 fn err(e: impl std::fmt::Display) -> candle_core::Error {
@@ -304,15 +296,16 @@ pub fn validate_faces(
         cm.add(&pred, &gt).map_err(err)?;
     }
     pb.finish_and_clear();
-    if group.size() > 1 {
-        // Counts stay exact in f64 up to 2^53 pixels.
-        let mut counts: Vec<f64> = cm.counts().iter().map(|&c| c as f64).collect();
-        group.all_reduce_sum_f64(&mut counts).map_err(err)?;
-        let mine = cm.counts().clone();
-        let total = ndarray::Array2::from_shape_vec(mine.dim(), counts)
-            .map_err(err)?
-            .mapv(|c| c as u64);
-        cm.add_counts(&(total - mine)).map_err(err)?;
+    if group.size() == 1 {
+        return Ok(cm.report());
     }
-    Ok(cm.report())
+    // Every replica's counts summed (exact in f64 up to 2^53 pixels).
+    let mut counts: Vec<f64> = cm.counts().iter().map(|&c| c as f64).collect();
+    group.all_reduce_sum_f64(&mut counts).map_err(err)?;
+    let total = ndarray::Array2::from_shape_vec(cm.counts().dim(), counts)
+        .map_err(err)?
+        .mapv(|c| c as u64);
+    let mut all = ConfusionMatrix::new(classes, None).map_err(err)?;
+    all.add_counts(&total).map_err(err)?;
+    Ok(all.report())
 }

@@ -11,7 +11,7 @@ use candle_core::{DType, Device, Tensor};
 use serde::Serialize;
 use tnet_data::face_loader::{FaceSampleConfig, make_face_batch};
 use tnet_data::pose_loader::{
-    Augment, EpochLoader, LoaderConfig, OnBadImage, SampleConfig, Shard, make_batch,
+    Augment, EpochLoader, LoaderConfig, OnBadImage, SampleConfig, make_batch,
 };
 use tnet_hourglass::loss::{pose_loss, segmentation_loss};
 use tnet_hourglass::{KernelMode, NetOptions, PartScale, Resolved, TNet};
@@ -23,7 +23,7 @@ use crate::config::{PartLr, TrainConfig};
 use crate::data::{RunDataError, TaskData};
 use crate::distributed::{
     Collective, ReduceStats, Replicas, SingleProcess, agree_to_stop, average_gradients,
-    broadcast_vars,
+    broadcast_vars, shard_of,
 };
 use crate::eval::{ValidateOptions, Validation, to_tensor4, validate_replicated};
 use crate::optim::Optimizer;
@@ -282,8 +282,7 @@ pub fn train(
         summary.steps = run.meta.step;
         summary.best_metric = run.meta.best_metric;
         summary.last = Some(line);
-        let stop = agree_to_stop(opts.stop.load(Ordering::SeqCst), run.group())
-            .map_err(TrainError::from)?;
+        let stop = agree_to_stop(opts.stop.load(Ordering::SeqCst), run.group())?;
         if stop && run.meta.epoch < cfg.epochs {
             summary.interrupted = true;
             break;
@@ -408,10 +407,7 @@ impl<'a> Run<'a> {
             prefetch: 3,
             seed: self.cfg.seed,
             on_bad_image: OnBadImage::Stop,
-            shard: Shard {
-                index: self.group().rank(),
-                count: self.group().size(),
-            },
+            shard: shard_of(self.group()),
         }
     }
 
@@ -487,8 +483,7 @@ impl<'a> Run<'a> {
                 stats.samples as f64 / secs
             ));
             pb.inc(1);
-            let stop = agree_to_stop(self.opts.stop.load(Ordering::SeqCst), self.group())
-                .map_err(TrainError::from)?;
+            let stop = agree_to_stop(self.opts.stop.load(Ordering::SeqCst), self.group())?;
             if stop && batch_idx + 1 < self.steps_per_epoch {
                 self.opts.stop.store(true, Ordering::SeqCst);
                 self.meta.batch = batch_idx + 1;
@@ -523,9 +518,7 @@ impl<'a> Run<'a> {
         let (loss, reduced) =
             train_step_replicated(net, &mut self.opt, batch, lr, &self.trainable, group)?;
         stats.steps += 1;
-        stats.reduced.bytes += reduced.bytes;
-        stats.reduced.calls += reduced.calls;
-        stats.reduced.seconds += reduced.seconds;
+        stats.reduced += reduced;
         if let Some(before) = probe {
             stats
                 .kernel_updates
@@ -726,8 +719,8 @@ pub fn train_step(
     batch: &StepBatch,
     lr: f64,
 ) -> Result<f64, TrainError> {
-    let trainable = net.params().trainable_owned();
-    Ok(train_step_replicated(net, opt, batch, lr, &trainable, &SingleProcess)?.0)
+    // Alone, no gradient is reduced: no variables to list.
+    Ok(train_step_replicated(net, opt, batch, lr, &[], &SingleProcess)?.0)
 }
 
 /// [`train_step`] as one replica of `group`, on its part of the global batch: the loss is the
@@ -757,7 +750,7 @@ pub fn train_step_replicated(
         }
     };
     let mut v = [loss.to_dtype(DType::F64)?.to_scalar::<f64>()?];
-    group.all_reduce_sum_f64(&mut v).map_err(TrainError::from)?;
+    group.all_reduce_sum_f64(&mut v)?;
     let v = v[0] / group.size() as f64;
     if !v.is_finite() {
         return Ok((v, ReduceStats::default()));
@@ -780,9 +773,6 @@ fn load_data_once(
             .all_reduce_sum_f64(&mut [0.0])
             .map_err(TrainError::from)
     };
-    if group.size() == 1 {
-        return Ok(TaskData::load(cfg, quiet)?);
-    }
     if group.is_root() {
         let data = TaskData::load(cfg, quiet);
         barrier()?;

@@ -306,8 +306,6 @@ fn partial_tucker_impl<T: Scalar>(
     })
 }
 
-/// `base` contracted with `U_k^T` on every listed mode `k in set` except `skip`; borrows
-/// `base` when there is nothing to contract.
 /// The new factor of `mode`: the leading `rank` left singular vectors of `y`'s unfolding,
 /// from its few columns when it has at most half as many as rows, else from the `I x I` Gram
 /// (warm-started from the previous factor when there is one).
@@ -333,6 +331,8 @@ fn factor_update<T: Scalar>(
     })
 }
 
+/// `base` contracted with `U_k^T` on every listed mode `k in set` except `skip`; borrows
+/// `base` when there is nothing to contract.
 fn project<'a, T: Scalar>(
     base: ArrayViewD<'a, T>,
     set: &[usize],

@@ -368,8 +368,7 @@ impl Runner<'_> {
             for &seed in seeds {
                 self.pb.set_message(format!("{}-s{seed}", planned.id));
                 let started = Instant::now();
-                let shard = &self.opts.shard;
-                let mine = self.met % shard.count.max(1) == shard.index;
+                let mine = self.opts.shard.owns(self.met);
                 self.met += 1;
                 let (result, trained) = if mine {
                     run_one(self.opts, planned, seed, lr, self.device)?
@@ -492,10 +491,7 @@ fn run_one(
     let dir = run_dir(&opts.out, planned, seed);
     let s = &opts.settings;
     let train_cfg = match probe_run(opts, planned, seed, lr)? {
-        Probe::Finished(result) => {
-            let trained = false;
-            return Ok((Some(result), trained));
-        }
+        Probe::Finished(result) => return Ok((Some(result), false)),
         Probe::ToTrain(cfg) => cfg,
     };
     let (cfg, init_from) = match (train_cfg, &planned.kind) {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::super::grid::{FOCUS_RATE, TUCKER_RATES};
-use super::{Ctx, Stats, compare, find};
+use super::{Ctx, compare, find};
 
 /// Writes the conclusion; `by_mode` is Table A's reduced modes with their difference to dense.
 pub(super) fn write_conclusion(w: &mut String, ctx: &Ctx, by_mode: &[(String, f64)]) {
@@ -82,13 +82,11 @@ fn parametrization_and_compression(w: &mut String, ctx: &Ctx) {
 /// dense, with all training images (Table B) and with few (Table D).
 fn low_compression(w: &mut String, ctx: &Ctx) {
     let (digits, unit) = (ctx.digits, ctx.unit);
-    let scarce = |id: &str| find(&ctx.d, id).and_then(|r| r.metric());
-    type MetricOf<'m> = &'m dyn Fn(&str) -> Option<Stats>;
-    let settings: [(&str, MetricOf, &str); 2] = [
-        ("B", &|id| ctx.b_metric(id), "all training images"),
-        ("D", &scarce, "few training images"),
-    ];
-    for (tag, metric_of, setting) in settings {
+    for (tag, rows, setting) in [
+        ("B", &ctx.b, "all training images"),
+        ("D", &ctx.d, "few training images"),
+    ] {
+        let metric_of = |id: &str| find(rows, id).and_then(|r| r.metric());
         let Some(d) = metric_of(&format!("{tag}-dense")) else {
             continue;
         };
@@ -108,7 +106,6 @@ fn low_compression(w: &mut String, ctx: &Ctx) {
                 );
             }
         }
-        let rows = if tag == "B" { &ctx.b } else { &ctx.d };
         let pairs = find(rows, &format!("{tag}-dense")).and_then(|r| r.pairs_told_apart());
         if let Some(p) = pairs.filter(|&p| ctx.pose && p < 1.0) {
             let _ = writeln!(
