@@ -88,3 +88,32 @@ fn tt_cores_match_tensorly_one_to_one() {
         assert!(d < 1e-9, "core {k} differs by {d}");
     }
 }
+
+#[test]
+fn seeded_cp_starts_match_tensorly_random_state() {
+    // TensorLy draws the SVD init's extra columns (rank 10 above every mode size of a 9x8x7
+    // tensor) and the random init from NumPy's RandomState(seed): the same seed must give the
+    // same fit after 20 sweeps, which differs visibly from any other start.
+    let x = load_f64("cp_in.npy");
+    for (file, rank, init, seed) in [
+        ("cp_svd_rank10_seed0.npy", 10, tnet_cp::CpInit::Svd, 0),
+        (
+            "cp_random_rank4_seed3.npy",
+            4,
+            tnet_cp::CpInit::Random { seed: 3 },
+            0,
+        ),
+    ] {
+        let opts = tnet_cp::ParafacOptions {
+            init,
+            seed,
+            n_iter_max: 20,
+            tol: 0.0,
+            ..Default::default()
+        };
+        let fit = tnet_cp::parafac(&x.view(), rank, &opts).unwrap();
+        let theirs = load_f64(file);
+        let gap = tnet_tensor::relative_error(&theirs.view(), &fit.cp.to_tensor().view()).unwrap();
+        assert!(gap < 1e-9, "{file}: reconstructions differ by {gap:e}");
+    }
+}

@@ -24,7 +24,8 @@ def main():
         kw = dict(n_iter_max=n_iter, init=init, tol=1e-4 if tol is None else tol)
         run = lambda: tucker(x, rank=r, **kw)
     elif method == "cp":
-        kw = dict(n_iter_max=n_iter, init=init, tol=1e-8 if tol is None else tol)
+        # Seed 0 for the random columns and init, as tnet's default seed (the same draws).
+        kw = dict(n_iter_max=n_iter, init=init, tol=1e-8 if tol is None else tol, random_state=0)
         run = lambda: parafac(x, ranks[0], **kw)
     elif method == "tt":
         r = ranks if len(ranks) > 1 else ranks[0]

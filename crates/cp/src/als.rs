@@ -1,7 +1,7 @@
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewD};
 use rayon::prelude::*;
 use tnet_tensor::linalg::{leading_mode_vectors, matmul, solve_sym_right};
-use tnet_tensor::random::SeededRng;
+use tnet_tensor::numpy_random::NumpyRandomState;
 use tnet_tensor::{
     RankAxis, RankContractionPlan, Scalar, TensorError, check_tensor_norm, mode_view, mttkrp,
     rank_matrix,
@@ -13,9 +13,11 @@ use crate::CpTensor;
 #[derive(Debug, Clone)]
 pub enum CpInit<T> {
     /// Leading left singular vectors of each unfolding, the first scaled by the singular
-    /// values; columns beyond `I_k` uniform random (TensorLy's `init='svd'`).
+    /// values; columns beyond `I_k` uniform random from [`ParafacOptions::seed`] (TensorLy's
+    /// `init='svd'`).
     Svd,
-    /// Uniform `[0, 1)` factors from this seed (TensorLy's `init='random'`).
+    /// Uniform `[0, 1)` factors from this seed (TensorLy's `init='random'`; the same factors as
+    /// its `random_state=seed`).
     Random { seed: u64 },
     /// This CP tensor (its rank must match).
     Given(CpTensor<T>),
@@ -38,7 +40,9 @@ pub struct ParafacOptions<T> {
     pub fixed_modes: Vec<usize>,
     /// Extrapolation line search (Bro), as TensorLy's `linesearch=True` (false).
     pub linesearch: bool,
-    /// Seed for the random columns of the SVD init when the rank exceeds a mode's size.
+    /// Seed for the random columns of the SVD init when the rank exceeds a mode's size. The
+    /// draws are NumPy's `RandomState(seed).random_sample`, as TensorLy's `random_state=seed`
+    /// makes them: the same seed starts both tools from the same factors.
     pub seed: u64,
 }
 
@@ -246,7 +250,7 @@ fn initialize<T: Scalar>(
     let shape = x.shape();
     match &opts.init {
         CpInit::Svd => {
-            let mut rng = SeededRng::new(opts.seed);
+            let mut rng = NumpyRandomState::new(opts.seed);
             let mut factors = Vec::with_capacity(shape.len());
             // The modes' eigenproblems are independent: solve them side by side.
             let leading: Vec<(Array2<T>, Vec<T>)> = (0..shape.len())
@@ -263,18 +267,23 @@ fn initialize<T: Scalar>(
                         f.column_mut(r).mapv_inplace(|v| v * sr);
                     }
                 }
-                for r in k..rank {
-                    f.column_mut(r).mapv_inplace(|_| T::from_f64(rng.uniform()));
+                // Row by row, as NumPy fills its `(I_k, rank - I_k)` sample.
+                for mut row in f.rows_mut() {
+                    for v in row.iter_mut().skip(k) {
+                        *v = T::from_f64(rng.random_sample());
+                    }
                 }
                 factors.push(f);
             }
             Ok((Array1::from_elem(rank, T::one()), factors))
         }
         CpInit::Random { seed } => {
-            let mut rng = SeededRng::new(*seed);
+            let mut rng = NumpyRandomState::new(*seed);
             let factors = shape
                 .iter()
-                .map(|&i| Array2::from_shape_simple_fn((i, rank), || T::from_f64(rng.uniform())))
+                .map(|&i| {
+                    Array2::from_shape_simple_fn((i, rank), || T::from_f64(rng.random_sample()))
+                })
                 .collect();
             Ok((Array1::from_elem(rank, T::one()), factors))
         }

@@ -23,6 +23,7 @@ pub mod memory;
 mod mode_product;
 mod norm;
 pub mod npy;
+pub mod numpy_random;
 pub mod random;
 mod scalar;
 mod unfold;

@@ -243,12 +243,15 @@ impl TrainConfig {
             merge(&mut value, overlay);
         }
         if let Some(user) = user {
+            // A file that picks the parametrization brings its own ranks: the defaults' belong
+            // to the default parametrization.
+            if user.get("model").and_then(|m| m.get("param")).is_some() {
+                remove_rank_keys(&mut value);
+            }
             merge(&mut value, user);
         }
-        if reset_ranks && let Some(toml::Value::Table(m)) = value.get_mut("model") {
-            for k in ["ranks", "rank", "compression"] {
-                m.remove(k);
-            }
+        if reset_ranks {
+            remove_rank_keys(&mut value);
         }
         for o in overrides {
             let (key, raw) = o
@@ -399,6 +402,15 @@ fn one_line(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Removes `model.ranks`, `model.rank` and `model.compression`.
+fn remove_rank_keys(value: &mut toml::Table) {
+    if let Some(toml::Value::Table(m)) = value.get_mut("model") {
+        for k in ["ranks", "rank", "compression"] {
+            m.remove(k);
+        }
+    }
 }
 
 fn merge(base: &mut toml::Table, over: toml::Table) {

@@ -382,3 +382,27 @@ fn a_checkpoint_with_nan_weights_is_refused_naming_the_parameter() {
     );
     assert!(Checkpoint::load(&path, &Device::Cpu).is_ok());
 }
+
+#[test]
+fn a_run_folders_config_file_loads_back_unchanged() {
+    // The file a run writes (`config.toml`) must train the same network when passed back with
+    // `--config`, whatever parametrization it picks: the embedded default's compression
+    // belongs to the default's Tucker, not to the file's dense or CP network.
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("config.toml");
+    for param in [
+        vec!["model.param=\"dense\""],
+        vec!["model.param=\"cp\"", "model.rank=16"],
+        vec!["model.param=\"tucker\"", "model.ranks=[1,2,2,1,8,8,2,2]"],
+    ] {
+        let o: Vec<String> = param.iter().map(|s| s.to_string()).collect();
+        let cfg = TrainConfig::load_with(None, &o, true).unwrap();
+        std::fs::write(&f, cfg.to_toml()).unwrap();
+        let back = TrainConfig::load(Some(&f), &[]).unwrap_or_else(|e| panic!("{param:?}: {e}"));
+        assert_eq!(back.to_toml(), cfg.to_toml(), "{param:?}");
+    }
+    // A file that names no parametrization keeps the default's, ranks included.
+    std::fs::write(&f, "epochs = 2\n").unwrap();
+    let d = TrainConfig::load(Some(&f), &[]).unwrap();
+    assert!(d.network().unwrap().compression_ratio() >= 10.0);
+}
