@@ -144,7 +144,12 @@ impl<T: Scalar> RankContractionPlan<T> {
                 .expect("mode present")
         };
         let mut todo = modes.to_vec();
-        todo.sort_by_key(|&m| std::cmp::Reverse(shape[pos_of(&axes, m)]));
+        // Largest first; among equal sizes the later axis, so the GEMM puts the rank axis after
+        // the axes still to contract and their passes run over contiguous rank rows.
+        todo.sort_by_key(|&m| {
+            let pos = pos_of(&axes, m);
+            (std::cmp::Reverse(shape[pos]), std::cmp::Reverse(pos))
+        });
         let mut steps = Vec::with_capacity(todo.len());
         for mode in todo {
             let pos = pos_of(&axes, mode);
