@@ -5,11 +5,11 @@
 //! eigensolver instead (4-10x faster at these sizes). Signs always follow TensorLy's
 //! `svd_flip` so factors compare one to one.
 
-use faer::linalg::matmul::triangular::BlockStructure;
-use faer::linalg::solvers::Solve;
+use faer::diag::Diag;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::evd;
-use faer::diag::Diag;
+use faer::linalg::matmul::triangular::BlockStructure;
+use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatRef, Par, Side};
 use faer_ext::{IntoFaer, IntoNdarray};
 use ndarray::{Array2, ArrayView2, ArrayView3, ArrayViewMut2, Axis};
