@@ -243,9 +243,14 @@ impl TrainConfig {
             merge(&mut value, overlay);
         }
         if let Some(user) = user {
-            // A file that picks the parametrization brings its own ranks: the defaults' belong
-            // to the default parametrization.
-            if user.get("model").and_then(|m| m.get("param")).is_some() {
+            // A file that gives ranks, or picks another parametrization, brings its own: the
+            // defaults' belong to the default parametrization.
+            let model_key =
+                |t: &toml::Table, k: &str| t.get("model").and_then(|m| m.get(k)).cloned();
+            let own_ranks = RANK_KEYS.iter().any(|k| model_key(&user, k).is_some());
+            let other_param =
+                model_key(&user, "param").is_some_and(|p| Some(p) != model_key(&value, "param"));
+            if own_ranks || other_param {
                 remove_rank_keys(&mut value);
             }
             merge(&mut value, user);
@@ -404,10 +409,13 @@ fn one_line(s: &str) -> String {
         .join(" ")
 }
 
+/// The keys that size a parametrization.
+const RANK_KEYS: [&str; 3] = ["ranks", "rank", "compression"];
+
 /// Removes `model.ranks`, `model.rank` and `model.compression`.
 fn remove_rank_keys(value: &mut toml::Table) {
     if let Some(toml::Value::Table(m)) = value.get_mut("model") {
-        for k in ["ranks", "rank", "compression"] {
+        for k in RANK_KEYS {
             m.remove(k);
         }
     }

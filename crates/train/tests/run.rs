@@ -401,8 +401,22 @@ fn a_run_folders_config_file_loads_back_unchanged() {
         let back = TrainConfig::load(Some(&f), &[]).unwrap_or_else(|e| panic!("{param:?}: {e}"));
         assert_eq!(back.to_toml(), cfg.to_toml(), "{param:?}");
     }
-    // A file that names no parametrization keeps the default's, ranks included.
-    std::fs::write(&f, "epochs = 2\n").unwrap();
+    // A file that names no other parametrization keeps the default's, ranks included;
+    // ranks of its own replace the default's.
+    std::fs::write(&f, "[model]\nranks = [1, 2, 2, 1, 8, 8, 2, 2]\n").unwrap();
     let d = TrainConfig::load(Some(&f), &[]).unwrap();
-    assert!(d.network().unwrap().compression_ratio() >= 10.0);
+    assert_eq!(d.model.compression, None);
+    // A file that names no other parametrization keeps the default's, ranks included.
+    for text in ["epochs = 2\n", "[model]\nparam = \"tucker\"\n"] {
+        std::fs::write(&f, text).unwrap();
+        let d = TrainConfig::load(Some(&f), &[]).unwrap();
+        assert!(d.network().unwrap().compression_ratio() >= 10.0, "{text}");
+    }
+    // Another parametrization without its ranks is refused, naming what it needs.
+    std::fs::write(&f, "[model]\nparam = \"cp\"\n").unwrap();
+    let e = TrainConfig::load(Some(&f), &[]).err().unwrap().to_string();
+    assert!(
+        e.contains("cp takes exactly one of rank or compression"),
+        "{e}"
+    );
 }
