@@ -83,11 +83,22 @@ pub fn contract_modes<T: Scalar>(
     x: &ArrayViewD<'_, T>,
     ops: &[(usize, ArrayView2<'_, T>)],
 ) -> ArrayD<T> {
+    // Contracting mode k costs (entries now) x r_k and shrinks the tensor by rho_k = r_k / I_k;
+    // an exchange argument gives the cheapest order: ascending r_k / (1 - rho_k), modes that
+    // do not shrink last (by ratio).
+    let key = |p: usize| {
+        let (i, r) = (ops[p].1.nrows() as f64, ops[p].1.ncols() as f64);
+        let rho = r / i;
+        if rho < 1.0 {
+            (0, r / (1.0 - rho))
+        } else {
+            (1, rho)
+        }
+    };
     let mut order: Vec<usize> = (0..ops.len()).collect();
     order.sort_by(|&p, &q| {
-        let rp = ops[p].1.ncols() as f64 / ops[p].1.nrows() as f64;
-        let rq = ops[q].1.ncols() as f64 / ops[q].1.nrows() as f64;
-        rp.total_cmp(&rq)
+        let (kp, kq) = (key(p), key(q));
+        kp.0.cmp(&kq.0).then(kp.1.total_cmp(&kq.1))
     });
     let mut current: Option<ArrayD<T>> = None;
     for k in order {
@@ -128,6 +139,9 @@ pub fn mode_product_into<T: Scalar>(
 ) {
     let (a, i, b) = view.dim();
     let j = w.ncols();
+    if i * j <= SMALL_MODE && a > 1 && view.is_standard_layout() && out.is_standard_layout() {
+        return small_mode_product(view, w, out);
+    }
     let flops = 2.0 * (a * i * b * j) as f64;
     let threads = rayon::current_num_threads();
     if a == 1 || b == 1 {
@@ -182,5 +196,49 @@ pub fn mode_product_into<T: Scalar>(
         for (o, v) in out.axis_iter_mut(Axis(2)).zip(view.axis_iter(Axis(2))) {
             gemm(o, false, v, w.view(), T::one(), par);
         }
+    }
+}
+
+/// Modes with at most this many entries in their matrix (`i x j`) skip GEMM.
+const SMALL_MODE: usize = 16;
+
+/// The product for a tiny mode (a few rows and columns of `w`) in one pass over the tensor:
+/// `out[a, :, :] = w^T x[a, :, :]`, vectorized along `b`. As GEMMs these are matrix-vector
+/// products over 2-row slabs, strided, each pass reading every cache line of the tensor.
+fn small_mode_product<T: Scalar>(
+    view: &ArrayView3<'_, T>,
+    w: &ArrayView2<'_, T>,
+    mut out: ArrayViewMut3<'_, T>,
+) {
+    let (_, i, b) = view.dim();
+    let j = w.ncols();
+    let w = w.as_standard_layout();
+    let ws = w.as_slice().expect("standard layout");
+    let xs = view.as_slice().expect("checked: standard layout");
+    let os = out.as_slice_mut().expect("checked: standard layout");
+    let kernel = |(o, x): (&mut [T], &[T])| {
+        for (oa, xa) in o.chunks_exact_mut(j * b).zip(x.chunks_exact(i * b)) {
+            for (jj, dst) in oa.chunks_exact_mut(b).enumerate() {
+                let w0 = ws[jj];
+                for (d, &v) in dst.iter_mut().zip(&xa[..b]) {
+                    *d = v * w0;
+                }
+                for ii in 1..i {
+                    let wi = ws[ii * j + jj];
+                    for (d, &v) in dst.iter_mut().zip(&xa[ii * b..(ii + 1) * b]) {
+                        *d = v.mul_add(wi, *d);
+                    }
+                }
+            }
+        }
+    };
+    // Tasks of about 32K input entries, whole rows of `a`.
+    let rows = (1usize << 15).div_ceil(i * b).max(1);
+    if xs.len() >= 1 << 16 && rayon::current_num_threads() > 1 {
+        os.par_chunks_mut(rows * j * b)
+            .zip(xs.par_chunks(rows * i * b))
+            .for_each(kernel);
+    } else {
+        kernel((os, xs));
     }
 }

@@ -103,6 +103,34 @@ fn mode_dot_equals_fold_of_matrix_product_on_every_mode() {
 }
 
 #[test]
+fn mode_dot_on_tiny_modes_equals_fold_of_matrix_product() {
+    // Modes of 2-4 entries mapped to 1-4 (the one-pass path), on tensors large enough for the
+    // threads to split them, and with the mode first, inside and last.
+    let mut rng = SeededRng::new(5);
+    for (shape, rank) in [
+        (vec![3, 2, 4, 2], 1),
+        (vec![2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2], 1),
+        (vec![64, 4, 37, 3, 9], 4),
+    ] {
+        let x = random_normal::<f64>(&shape, &mut rng);
+        for mode in 0..shape.len() {
+            let m = random_matrix::<f64>(rank, shape[mode], &mut rng);
+            let got = mode_dot(&x.view(), &m.view(), mode, Transpose::No).unwrap();
+            let mut out_shape = shape.clone();
+            out_shape[mode] = rank;
+            let want = fold(
+                &matmul(m.view(), unfold(&x.view(), mode).unwrap().view()).view(),
+                mode,
+                &out_shape,
+            )
+            .unwrap();
+            let err = relative_error(&want.view(), &got.view()).unwrap();
+            assert!(err < 1e-14, "shape {shape:?} mode {mode}: {err:e}");
+        }
+    }
+}
+
+#[test]
 fn multi_mode_dot_skip_and_order_independence() {
     let mut rng = SeededRng::new(4);
     let x = random_normal::<f64>(&[4, 5, 6], &mut rng);
