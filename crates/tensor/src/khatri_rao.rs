@@ -144,11 +144,15 @@ impl<T: Scalar> RankContractionPlan<T> {
                 .expect("mode present")
         };
         let mut todo = modes.to_vec();
-        // Largest first; among equal sizes the later axis, so the GEMM puts the rank axis after
-        // the axes still to contract and their passes run over contiguous rank rows.
+        // Largest first. Among equal sizes, at a rank of a vector or more the later axis, so
+        // the GEMM puts the rank axis after the axes still to contract and their passes run
+        // over contiguous rank rows; at a smaller rank the earlier one, so the passes run
+        // over the longer rows of the trailing modes.
+        let rank_rows = rank >= 8;
         todo.sort_by_key(|&m| {
             let pos = pos_of(&axes, m);
-            (std::cmp::Reverse(shape[pos]), std::cmp::Reverse(pos))
+            let tie = if rank_rows { usize::MAX - pos } else { pos };
+            (std::cmp::Reverse(shape[pos]), tie)
         });
         let mut steps = Vec::with_capacity(todo.len());
         for mode in todo {

@@ -139,7 +139,12 @@ pub fn mode_product_into<T: Scalar>(
 ) {
     let (a, i, b) = view.dim();
     let j = w.ncols();
-    if i * j <= SMALL_MODE && a > 1 && view.is_standard_layout() && out.is_standard_layout() {
+    if i * j <= SMALL_MODE
+        && a > 1
+        && b > 1
+        && view.is_standard_layout()
+        && out.is_standard_layout()
+    {
         return small_mode_product(view, w, out);
     }
     let flops = 2.0 * (a * i * b * j) as f64;
