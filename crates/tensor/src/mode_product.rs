@@ -139,7 +139,7 @@ pub fn mode_product_into<T: Scalar>(
 ) {
     let (a, i, b) = view.dim();
     let j = w.ncols();
-    if i * j <= SMALL_MODE
+    if (1..=SMALL_MODE).contains(&(i * j))
         && a > 1
         && b > 1
         && view.is_standard_layout()
