@@ -95,21 +95,22 @@ fn seeded_cp_starts_match_tensorly_random_state() {
     // tensor) and the random init from NumPy's RandomState(seed): the same seed must give the
     // same fit after 20 sweeps, which differs visibly from any other start.
     let x = load_f64("cp_in.npy");
-    for (file, rank, init, seed) in [
-        ("cp_svd_rank10_seed0.npy", 10, tnet_cp::CpInit::Svd, 0),
-        (
-            "cp_random_rank4_seed3.npy",
-            4,
-            tnet_cp::CpInit::Random { seed: 3 },
-            0,
-        ),
+    let svd_seed_0 = tnet_cp::ParafacOptions {
+        seed: 0,
+        ..Default::default()
+    };
+    let random_seed_3 = tnet_cp::ParafacOptions {
+        init: tnet_cp::CpInit::Random { seed: 3 },
+        ..Default::default()
+    };
+    for (file, rank, start) in [
+        ("cp_svd_rank10_seed0.npy", 10, svd_seed_0),
+        ("cp_random_rank4_seed3.npy", 4, random_seed_3),
     ] {
         let opts = tnet_cp::ParafacOptions {
-            init,
-            seed,
             n_iter_max: 20,
             tol: 0.0,
-            ..Default::default()
+            ..start
         };
         let fit = tnet_cp::parafac(&x.view(), rank, &opts).unwrap();
         let theirs = load_f64(file);

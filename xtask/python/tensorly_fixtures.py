@@ -43,10 +43,9 @@ for k, g in enumerate(cores):
 
 # Seeded draws: a rank above every mode's size (SVD init completed by random columns) and the
 # random init, both from NumPy's RandomState(seed).
-for name, kw in [
-    ("cp_svd_rank10_seed0", dict(init="svd", random_state=0)),
-    ("cp_random_rank4_seed3", dict(init="random", random_state=3)),
+for name, rank, kw in [
+    ("cp_svd_rank10_seed0", 10, dict(init="svd", random_state=0)),
+    ("cp_random_rank4_seed3", 4, dict(init="random", random_state=3)),
 ]:
-    rank = 10 if "rank10" in name else 4
     fit = parafac(cp_in, rank, n_iter_max=20, tol=0, **kw)
     save(f"{name}.npy", fit.to_tensor())

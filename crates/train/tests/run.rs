@@ -401,8 +401,7 @@ fn a_run_folders_config_file_loads_back_unchanged() {
         let back = TrainConfig::load(Some(&f), &[]).unwrap_or_else(|e| panic!("{param:?}: {e}"));
         assert_eq!(back.to_toml(), cfg.to_toml(), "{param:?}");
     }
-    // A file that names no other parametrization keeps the default's, ranks included;
-    // ranks of its own replace the default's.
+    // Ranks of a file's own replace the default's compression.
     std::fs::write(&f, "[model]\nranks = [1, 2, 2, 1, 8, 8, 2, 2]\n").unwrap();
     let d = TrainConfig::load(Some(&f), &[]).unwrap();
     assert_eq!(d.model.compression, None);
