@@ -14,6 +14,7 @@ use faer::{Accum, Mat, MatRef, Par, Side};
 use faer_ext::{IntoFaer, IntoNdarray};
 use ndarray::{Array2, ArrayView2, ArrayView3, ArrayViewMut2, Axis};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 use crate::{Scalar, TensorError};
 
@@ -51,6 +52,34 @@ pub fn gemm<T: Scalar>(
         a.into_faer(),
         b.into_faer(),
         alpha,
+        par,
+    );
+}
+
+/// `c = a @ b` into a matrix whose entries are not initialized yet: every entry is written
+/// (never read), so the caller may `assume_init` it afterwards.
+pub(crate) fn gemm_overwrite<T: Scalar>(
+    mut c: ArrayViewMut2<'_, MaybeUninit<T>>,
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    par: Par,
+) {
+    debug_assert_eq!(c.dim(), (a.nrows(), b.ncols()));
+    debug_assert_eq!(a.ncols(), b.nrows());
+    let (rows, cols) = c.dim();
+    let strides = c.strides();
+    let (rs, cs) = (strides[0], strides[1]);
+    // SAFETY: the pointer, shape and strides are those of the live, exclusively borrowed view
+    // `c`; `MaybeUninit<T>` has `T`'s layout; faer reaches the entries through raw pointers and
+    // with `Accum::Replace` writes each one without reading it.
+    let dst =
+        unsafe { faer::MatMut::from_raw_parts_mut(c.as_mut_ptr().cast::<T>(), rows, cols, rs, cs) };
+    faer::linalg::matmul::matmul(
+        dst,
+        Accum::Replace,
+        a.into_faer(),
+        b.into_faer(),
+        T::one(),
         par,
     );
 }

@@ -1,11 +1,13 @@
 use faer::Par;
 use ndarray::{
-    ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, Axis, IxDyn, Zip,
+    Array2, ArrayD, ArrayView2, ArrayView3, ArrayViewD, ArrayViewMut2, ArrayViewMut3, Axis,
+    CowArray, Ix2, IxDyn, Zip,
 };
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
-use crate::linalg::{PIECE_COLS, gemm, par_for};
-use crate::{Scalar, TensorError, check_mode, mode_view};
+use crate::linalg::{PIECE_COLS, gemm_overwrite, par_for};
+use crate::{Scalar, TensorError, check_mode};
 
 /// How `mode_dot` reads its matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,11 +85,12 @@ pub fn contract_modes<T: Scalar>(
     x: &ArrayViewD<'_, T>,
     ops: &[(usize, ArrayView2<'_, T>)],
 ) -> ArrayD<T> {
-    // Contracting mode k costs (entries now) x r_k and shrinks the tensor by rho_k = r_k / I_k;
-    // an exchange argument gives the cheapest order: ascending r_k / (1 - rho_k), modes that
-    // do not shrink last (by ratio).
-    let key = |p: usize| {
-        let (i, r) = (ops[p].1.nrows() as f64, ops[p].1.ncols() as f64);
+    let spans = tiny_spans(ops);
+    // Contracting a span costs (entries now) x J and shrinks the tensor by rho = J / I; an
+    // exchange argument gives the cheapest order: ascending J / (1 - rho), spans that do not
+    // shrink last (by ratio).
+    let key = |s: &Span<'_, T>| {
+        let (i, r) = (s.w.nrows() as f64, s.w.ncols() as f64);
         let rho = r / i;
         if rho < 1.0 {
             (0, r / (1.0 - rho))
@@ -95,40 +98,93 @@ pub fn contract_modes<T: Scalar>(
             (1, rho)
         }
     };
-    let mut order: Vec<usize> = (0..ops.len()).collect();
-    order.sort_by(|&p, &q| {
+    let mut order: Vec<&Span<'_, T>> = spans.iter().collect();
+    order.sort_by(|p, q| {
         let (kp, kq) = (key(p), key(q));
         kp.0.cmp(&kq.0).then(kp.1.total_cmp(&kq.1))
     });
     let mut current: Option<ArrayD<T>> = None;
-    for k in order {
-        let (mode, w) = &ops[k];
+    for span in order {
         let next = match &current {
-            None => contract_one(&x.as_standard_layout().view(), *mode, w),
-            Some(c) => contract_one(&c.view(), *mode, w),
+            None => contract_span(&x.as_standard_layout().view(), span),
+            Some(c) => contract_span(&c.view(), span),
         };
         current = Some(next);
     }
     current.unwrap_or_else(|| x.as_standard_layout().into_owned())
 }
 
-/// `x ×_mode w^T` for a C-contiguous `x` and `w: I_mode x J`.
-pub(crate) fn contract_one<T: Scalar>(
-    x: &ArrayViewD<'_, T>,
-    mode: usize,
-    w: &ArrayView2<'_, T>,
-) -> ArrayD<T> {
-    let mut shape = x.shape().to_vec();
-    shape[mode] = w.ncols();
-    let mut out = ArrayD::<T>::zeros(IxDyn(&shape));
-    {
-        let v = mode_view(x, mode).expect("contract_one takes C-contiguous tensors");
-        let (a, _, b) = v.dim();
-        let flat = out.as_slice_mut().expect("fresh array is contiguous");
-        let o = ArrayViewMut3::from_shape((a, w.ncols(), b), flat).expect("sizes match");
-        mode_product_into(&v, w, o);
+/// Consecutive modes contracted together: `w` is the Kronecker product of their matrices
+/// (`prod I x prod J`, indices in C order), `sizes` each mode's new size.
+struct Span<'a, T> {
+    first: usize,
+    sizes: Vec<usize>,
+    w: CowArray<'a, T, Ix2>,
+}
+
+/// Largest `prod I` of adjacent tiny modes fused into one pass over the tensor.
+const FUSED_ROWS: usize = 16;
+
+/// The ops as spans: runs of adjacent modes whose matrices are tiny (`I x J <= SMALL_MODE`)
+/// and whose `prod I` stays within `FUSED_ROWS` become one span (one pass over the tensor
+/// instead of one per mode, which for `2 -> 1` modes is where the time goes); every other op
+/// is a span of its own.
+fn tiny_spans<'a, T: Scalar>(ops: &'a [(usize, ArrayView2<'a, T>)]) -> Vec<Span<'a, T>> {
+    let tiny = |w: &ArrayView2<'_, T>| w.len() <= SMALL_MODE;
+    let mut sorted: Vec<&(usize, ArrayView2<'a, T>)> = ops.iter().collect();
+    sorted.sort_by_key(|(m, _)| *m);
+    let mut spans: Vec<Span<'a, T>> = Vec::with_capacity(ops.len());
+    let mut last_tiny = false;
+    for (mode, w) in sorted {
+        if let Some(prev) = spans.last_mut()
+            && last_tiny
+            && tiny(w)
+            && prev.first + prev.sizes.len() == *mode
+            && prev.w.nrows() * w.nrows() <= FUSED_ROWS
+        {
+            prev.w = CowArray::from(kron(&prev.w.view(), w));
+            prev.sizes.push(w.ncols());
+            continue;
+        }
+        last_tiny = tiny(w);
+        spans.push(Span {
+            first: *mode,
+            sizes: vec![w.ncols()],
+            w: CowArray::from(w.view()),
+        });
     }
-    out
+    spans
+}
+
+/// Kronecker product `a ⊗ b`: `out[ia * Ib + ib, ja * Jb + jb] = a[ia, ja] b[ib, jb]`.
+fn kron<T: Scalar>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Array2<T> {
+    let (ib, jb) = b.dim();
+    Array2::from_shape_fn((a.nrows() * ib, a.ncols() * jb), |(r, c)| {
+        a[[r / ib, c / jb]] * b[[r % ib, c % jb]]
+    })
+}
+
+/// `x` contracted on the span's modes with its matrix, for a C-contiguous `x`.
+fn contract_span<T: Scalar>(x: &ArrayViewD<'_, T>, span: &Span<'_, T>) -> ArrayD<T> {
+    let end = span.first + span.sizes.len();
+    let shape = x.shape();
+    let a: usize = shape[..span.first].iter().product();
+    let i: usize = shape[span.first..end].iter().product();
+    let b: usize = shape[end..].iter().product();
+    let mut out_shape = shape.to_vec();
+    out_shape.splice(span.first..end, span.sizes.iter().copied());
+    let mut out = ArrayD::<T>::uninit(IxDyn(&out_shape));
+    {
+        let data = x
+            .as_slice()
+            .expect("contract_span takes C-contiguous tensors");
+        let v = ArrayView3::from_shape((a, i, b), data).expect("sizes match");
+        let flat = out.as_slice_mut().expect("fresh array is contiguous");
+        let o = ArrayViewMut3::from_shape((a, span.w.ncols(), b), flat).expect("sizes match");
+        overwrite_with_product(&v, &span.w.view(), o);
+    }
+    // SAFETY: `overwrite_with_product` writes every entry of its output.
+    unsafe { out.assume_init() }
 }
 
 /// `out (A, J, B) = view (A, I, B) ×_1 w^T` with `w: I x J`: GEMMs on slabs, no copies.
@@ -137,11 +193,24 @@ pub fn mode_product_into<T: Scalar>(
     w: &ArrayView2<'_, T>,
     mut out: ArrayViewMut3<'_, T>,
 ) {
+    let raw = out.raw_view_mut().cast::<MaybeUninit<T>>();
+    // SAFETY: the view covers `out`'s memory, shape and strides while `out` stays borrowed
+    // here; `MaybeUninit<T>` has `T`'s layout, and every entry is written an initialized value.
+    let uninit = unsafe { raw.deref_into_view_mut() };
+    overwrite_with_product(view, w, uninit);
+}
+
+/// [`mode_product_into`] on an output whose entries need not be initialized: writes every
+/// entry of `out` (never reading one before writing it).
+fn overwrite_with_product<T: Scalar>(
+    view: &ArrayView3<'_, T>,
+    w: &ArrayView2<'_, T>,
+    mut out: ArrayViewMut3<'_, MaybeUninit<T>>,
+) {
     let (a, i, b) = view.dim();
     let j = w.ncols();
     if (1..=SMALL_MODE).contains(&(i * j))
         && a > 1
-        && b > 1
         && view.is_standard_layout()
         && out.is_standard_layout()
     {
@@ -166,11 +235,11 @@ pub fn mode_product_into<T: Scalar>(
                 0,
             )
         };
-        let run = |o: ArrayViewMut2<'_, T>, v: ArrayView2<'_, T>, par: Par| {
+        let run = |o: ArrayViewMut2<'_, MaybeUninit<T>>, v: ArrayView2<'_, T>, par: Par| {
             if a == 1 {
-                gemm(o, false, w.t(), v, T::one(), par)
+                gemm_overwrite(o, w.t(), v, par)
             } else {
-                gemm(o, false, v, w.view(), T::one(), par)
+                gemm_overwrite(o, v, w.view(), par)
             }
         };
         if v.len_of(Axis(long)) <= PIECE_COLS {
@@ -189,17 +258,17 @@ pub fn mode_product_into<T: Scalar>(
         if a >= 2 * threads && flops >= 2.0e6 {
             Zip::from(out.axis_iter_mut(Axis(0)))
                 .and(view.axis_iter(Axis(0)))
-                .par_for_each(|o, v| gemm(o, false, w.t(), v, T::one(), Par::Seq));
+                .par_for_each(|o, v| gemm_overwrite(o, w.t(), v, Par::Seq));
         } else {
             let par = par_for(flops / a as f64);
             for (o, v) in out.axis_iter_mut(Axis(0)).zip(view.axis_iter(Axis(0))) {
-                gemm(o, false, w.t(), v, T::one(), par);
+                gemm_overwrite(o, w.t(), v, par);
             }
         }
     } else {
         let par = par_for(flops / b as f64);
         for (o, v) in out.axis_iter_mut(Axis(2)).zip(view.axis_iter(Axis(2))) {
-            gemm(o, false, v, w.view(), T::one(), par);
+            gemm_overwrite(o, v, w.view(), par);
         }
     }
 }
@@ -207,13 +276,67 @@ pub fn mode_product_into<T: Scalar>(
 /// Modes with at most this many entries in their matrix (`i x j`) skip GEMM.
 const SMALL_MODE: usize = 16;
 
+/// Below this many trailing entries (`b`) a slab's rows are too short to vectorize along.
+const SHORT_ROWS: usize = 8;
+
+/// One slab `o (J x b) = w^T x (I x b)` with short rows: a sum of `I` products per entry.
+fn short_rows_product<T: Scalar>(
+    o: &mut [MaybeUninit<T>],
+    x: &[T],
+    ws: &[T],
+    (i, j, b): (usize, usize, usize),
+) {
+    for jj in 0..j {
+        for bb in 0..b {
+            let mut acc = T::zero();
+            for ii in 0..i {
+                acc = x[ii * b + bb].mul_add(ws[ii * j + jj], acc);
+            }
+            o[jj * b + bb].write(acc);
+        }
+    }
+}
+
+/// Entries of a row summed at once in [`long_rows_product`] (a register-sized accumulator).
+const ROW_BLOCK: usize = 64;
+
+/// One slab `o (J x b) = w^T x (I x b)`, vectorized along the rows of `b` entries.
+fn long_rows_product<T: Scalar>(
+    o: &mut [MaybeUninit<T>],
+    x: &[T],
+    ws: &[T],
+    (i, j, b): (usize, usize, usize),
+) {
+    let mut acc = [T::zero(); ROW_BLOCK];
+    for (jj, dst) in o.chunks_exact_mut(b).enumerate() {
+        for lo in (0..b).step_by(ROW_BLOCK) {
+            let len = ROW_BLOCK.min(b - lo);
+            let acc = &mut acc[..len];
+            let w0 = ws[jj];
+            for (d, &v) in acc.iter_mut().zip(&x[lo..lo + len]) {
+                *d = v * w0;
+            }
+            for ii in 1..i {
+                let wi = ws[ii * j + jj];
+                let row = &x[ii * b + lo..ii * b + lo + len];
+                for (d, &v) in acc.iter_mut().zip(row) {
+                    *d = v.mul_add(wi, *d);
+                }
+            }
+            for (d, &v) in dst[lo..lo + len].iter_mut().zip(acc.iter()) {
+                d.write(v);
+            }
+        }
+    }
+}
+
 /// The product for a tiny mode (a few rows and columns of `w`) in one pass over the tensor:
-/// `out[a, :, :] = w^T x[a, :, :]`, vectorized along `b`. As GEMMs these are matrix-vector
-/// products over 2-row slabs, strided, each pass reading every cache line of the tensor.
+/// `out[a, :, :] = w^T x[a, :, :]`. As GEMMs these are matrix-vector products over 2-row
+/// slabs, strided, each pass reading every cache line of the tensor.
 fn small_mode_product<T: Scalar>(
     view: &ArrayView3<'_, T>,
     w: &ArrayView2<'_, T>,
-    mut out: ArrayViewMut3<'_, T>,
+    mut out: ArrayViewMut3<'_, MaybeUninit<T>>,
 ) {
     let (_, i, b) = view.dim();
     let j = w.ncols();
@@ -221,19 +344,12 @@ fn small_mode_product<T: Scalar>(
     let ws = w.as_slice().expect("standard layout");
     let xs = view.as_slice().expect("checked: standard layout");
     let os = out.as_slice_mut().expect("checked: standard layout");
-    let kernel = |(o, x): (&mut [T], &[T])| {
+    let kernel = |(o, x): (&mut [MaybeUninit<T>], &[T])| {
         for (oa, xa) in o.chunks_exact_mut(j * b).zip(x.chunks_exact(i * b)) {
-            for (jj, dst) in oa.chunks_exact_mut(b).enumerate() {
-                let w0 = ws[jj];
-                for (d, &v) in dst.iter_mut().zip(&xa[..b]) {
-                    *d = v * w0;
-                }
-                for ii in 1..i {
-                    let wi = ws[ii * j + jj];
-                    for (d, &v) in dst.iter_mut().zip(&xa[ii * b..(ii + 1) * b]) {
-                        *d = v.mul_add(wi, *d);
-                    }
-                }
+            if b < SHORT_ROWS {
+                short_rows_product(oa, xa, ws, (i, j, b));
+            } else {
+                long_rows_product(oa, xa, ws, (i, j, b));
             }
         }
     };

@@ -130,6 +130,55 @@ fn mode_dot_on_tiny_modes_equals_fold_of_matrix_product() {
     }
 }
 
+/// `x ×_mode m` through the unfolding: the matrix product the fused passes must equal.
+fn mode_dot_by_unfolding(x: &ArrayD<f64>, m: &Array2<f64>, mode: usize) -> ArrayD<f64> {
+    let mut shape = x.shape().to_vec();
+    shape[mode] = m.nrows();
+    fold(
+        &matmul(m.view(), unfold(&x.view(), mode).unwrap().view()).view(),
+        mode,
+        &shape,
+    )
+    .unwrap()
+}
+
+#[test]
+fn adjacent_tiny_modes_contracted_together_equal_one_product_per_mode() {
+    // Runs of adjacent tiny modes (one pass over the tensor for the whole run) at the start,
+    // in the middle and at the end (rows of 1-4 entries after them), next to a large mode,
+    // with ranks below and equal to the mode sizes.
+    let mut rng = SeededRng::new(8);
+    for (shape, ranks) in [
+        (vec![300, 2, 2, 2], vec![0, 1, 1, 1]),
+        (vec![2, 2, 2, 300], vec![1, 2, 1, 0]),
+        (vec![30, 2, 3, 2, 40], vec![0, 1, 2, 2, 0]),
+        (
+            vec![28, 3, 4, 39, 2, 2, 2, 2],
+            vec![12, 0, 0, 7, 2, 1, 1, 1],
+        ),
+        (vec![5, 4, 4, 2, 3], vec![0, 2, 3, 1, 2]),
+    ] {
+        let x = random_normal::<f64>(&shape, &mut rng);
+        let mut want = x.clone();
+        let mut ms = Vec::new();
+        let mut modes = Vec::new();
+        for (mode, (&size, &rank)) in shape.iter().zip(&ranks).enumerate() {
+            if rank == 0 {
+                continue;
+            }
+            let m = random_matrix::<f64>(rank, size, &mut rng);
+            want = mode_dot_by_unfolding(&want, &m, mode);
+            ms.push(m);
+            modes.push(mode);
+        }
+        let views: Vec<_> = ms.iter().map(|m| m.view()).collect();
+        let got = multi_mode_dot(&x.view(), &views, Some(&modes), None, Transpose::No).unwrap();
+        assert_eq!(got.shape(), want.shape(), "shape {shape:?}");
+        let err = relative_error(&want.view(), &got.view()).unwrap();
+        assert!(err < 1e-13, "shape {shape:?} ranks {ranks:?}: {err:e}");
+    }
+}
+
 #[test]
 fn multi_mode_dot_skip_and_order_independence() {
     let mut rng = SeededRng::new(4);
