@@ -122,51 +122,118 @@ pub(crate) const PIECE_COLS: usize = 2048;
 
 /// Gram matrix `X_(n) X_(n)^T` of the mode-`n` unfolding, from the `(A, I, B)` mode view.
 ///
-/// Sums `view[a] view[a]^T` over slabs (or `view[:, :, b]^T view[:, :, b]` when the slabs are
-/// thin), each slab cut into pieces of at most `PIECE_COLS` (2048) columns, split over threads with
-/// one accumulator each. No copy of the tensor is made.
+/// Sums syrk updates over pieces of the unfolding's columns (at most `PIECE_COLS`, about the
+/// same number per thread, one accumulator per thread). With long rows (`b`) a piece is a
+/// column block of one slab `view[a]`; with `b = 1` a block of `view[:, :, 0]^T`; in between
+/// a block of whole slabs gathered into a contiguous `I x cols` buffer, read once in memory
+/// order (syrk on `b`-column slabs would update the whole `I x I` accumulator for a handful of
+/// columns, and on strided `view[:, :, b]` slabs it would read every cache line once per `b`).
+/// No copy of the tensor is made.
 pub fn mode_gram<T: Scalar>(view: &ArrayView3<'_, T>) -> Array2<T> {
     let (a, i, b) = view.dim();
     let flops = (a * i * i * b) as f64;
-    let threads = rayon::current_num_threads().max(1);
-    // Slabs along `a` are `i x b`; along `b` they are `a x i` (strided). Use the side with
-    // longer contractions so each GEMM does real work.
-    let along_a = b >= a.min(64) || b >= 256;
-    let (n_slabs, cols) = if along_a { (a, b) } else { (b, a) };
-    let per_slab = cols.div_ceil(PIECE_COLS);
-    let n_pieces = n_slabs * per_slab;
-    let piece = |p: usize| -> ArrayView2<'_, T> {
-        let (k, c) = (p / per_slab, p % per_slab);
-        let slab = if along_a {
-            view.index_axis(Axis(0), k)
-        } else {
-            view.index_axis(Axis(2), k).reversed_axes()
-        };
-        let lo = c * PIECE_COLS;
-        slab.slice_move(ndarray::s![.., lo..(lo + PIECE_COLS).min(cols)])
-    };
-    let mut g = if n_pieces < 2 || threads == 1 || flops < PARALLEL_FLOPS {
-        let mut g = Array2::<T>::zeros((i, i));
-        let par = par_for(flops / n_pieces as f64);
-        for p in 0..n_pieces {
-            syrk_lower(g.view_mut(), piece(p), par);
-        }
-        g
+    let threads = if flops < PARALLEL_FLOPS {
+        1
     } else {
-        let chunk = n_pieces.div_ceil(threads);
-        (0..threads)
-            .into_par_iter()
-            .map(|t| {
-                let mut g = Array2::<T>::zeros((i, i));
-                for p in t * chunk..((t + 1) * chunk).min(n_pieces) {
-                    syrk_lower(g.view_mut(), piece(p), Par::Seq);
-                }
-                g
-            })
-            .reduce(|| Array2::<T>::zeros((i, i)), |x, y| x + y)
+        rayon::current_num_threads().max(1)
     };
+    let layout = if b >= PACKED_COLS / 4 {
+        GramLayout::Slabs
+    } else if b == 1 {
+        GramLayout::Transposed
+    } else {
+        GramLayout::Gathered
+    };
+    let pieces = gram_pieces(a, b, layout, threads);
+    let accumulate = |g: &mut Array2<T>, buf: &mut Vec<T>, (k, n): (usize, usize)| match layout {
+        // Pieces are (first slab, columns of slab k) here.
+        GramLayout::Slabs => {
+            let (slab, lo) = (k / b, k % b);
+            let m = view.index_axis(Axis(0), slab);
+            syrk_lower(
+                g.view_mut(),
+                m.slice_move(ndarray::s![.., lo..lo + n]),
+                Par::Seq,
+            );
+        }
+        GramLayout::Transposed => {
+            let m = view.index_axis(Axis(2), 0).reversed_axes();
+            syrk_lower(
+                g.view_mut(),
+                m.slice_move(ndarray::s![.., k..k + n]),
+                Par::Seq,
+            );
+        }
+        GramLayout::Gathered => {
+            let slabs = n / b;
+            buf.clear();
+            buf.resize(i * n, T::zero());
+            for (s, slab) in view.outer_iter().skip(k).take(slabs).enumerate() {
+                for (row, src) in slab.outer_iter().enumerate() {
+                    let dst = &mut buf[row * n + s * b..row * n + (s + 1) * b];
+                    dst.copy_from_slice(src.as_slice().expect("C-contiguous rows"));
+                }
+            }
+            let m = ArrayView2::from_shape((i, n), &buf[..]).expect("sizes match");
+            syrk_lower(g.view_mut(), m, Par::Seq);
+        }
+    };
+    let mut g = pieces
+        .par_chunks(pieces.len().div_ceil(threads).max(1))
+        .map(|ps| {
+            let mut g = Array2::<T>::zeros((i, i));
+            let mut buf = Vec::new();
+            for &p in ps {
+                accumulate(&mut g, &mut buf, p);
+            }
+            g
+        })
+        .reduce(|| Array2::<T>::zeros((i, i)), |x, y| x + y);
     mirror_lower(&mut g);
     g
+}
+
+/// Columns of a gathered block of thin slabs in [`mode_gram`].
+const PACKED_COLS: usize = 512;
+
+/// Where [`mode_gram`] reads its pieces of the unfolding.
+#[derive(Clone, Copy)]
+enum GramLayout {
+    /// Column blocks of one slab `view[a]` (`I x b`, rows of `b` contiguous entries).
+    Slabs,
+    /// Column blocks of `view[:, :, 0]^T` (`b = 1`: columns contiguous).
+    Transposed,
+    /// Whole slabs gathered into a contiguous buffer.
+    Gathered,
+}
+
+/// [`mode_gram`]'s pieces as (start, columns): for `Slabs` the start is `slab * b + column`
+/// and a piece stays within its slab; for `Transposed` the first column; for `Gathered` the
+/// first slab and `columns` a multiple of `b`. At most `PIECE_COLS` (`PACKED_COLS` gathered)
+/// columns each, split evenly so that every thread gets about the same work.
+fn gram_pieces(a: usize, b: usize, layout: GramLayout, threads: usize) -> Vec<(usize, usize)> {
+    let even = |total: usize, unit: usize, most: usize| {
+        // Pieces of whole units, as many as the threads (or a multiple) and at most `most` wide.
+        let units = total / unit;
+        let per_thread = units.div_ceil(threads);
+        let per_piece = per_thread.div_ceil(per_thread.div_ceil((most / unit).max(1)));
+        (0..units)
+            .step_by(per_piece.max(1))
+            .map(move |u| (u * unit, per_piece.min(units - u) * unit))
+    };
+    match layout {
+        GramLayout::Slabs => (0..a)
+            .flat_map(|k| {
+                (0..b)
+                    .step_by(PIECE_COLS)
+                    .map(move |lo| (k * b + lo, PIECE_COLS.min(b - lo)))
+            })
+            .collect(),
+        GramLayout::Transposed => even(a, 1, PIECE_COLS).collect(),
+        GramLayout::Gathered => even(a * b, b, PACKED_COLS)
+            .map(|(start, n)| (start / b, n))
+            .collect(),
+    }
 }
 
 /// Flips signs as TensorLy's `svd_flip(u, v, u_based_decision=True)`: the largest-magnitude
