@@ -18,6 +18,7 @@
 mod error;
 mod factorized;
 mod khatri_rao;
+pub mod leading_eigen;
 pub mod linalg;
 pub mod memory;
 mod mode_product;

@@ -314,11 +314,8 @@ pub fn leading_from_gram<T: Scalar>(
             "asked for {k} singular vectors of a {n}-row matrix (1..={n} allowed)"
         )));
     }
-    let (w, v) = sym_eigen(gram)?;
-    let mut u = v
-        .slice(ndarray::s![.., ..k])
-        .as_standard_layout()
-        .into_owned();
+    let (w, v) = crate::leading_eigen::sym_eigen_leading(gram, k)?;
+    let mut u = v.as_standard_layout().into_owned();
     svd_flip(&mut u, None);
     let s = w[..k].iter().map(|&x| x.max(T::zero()).sqrt()).collect();
     Ok((u, s))
