@@ -297,6 +297,47 @@ fn short_rows_product<T: Scalar>(
     }
 }
 
+/// Slabs summed side by side in [`short_rows_slabs`]: independent sums hide the latency of
+/// each entry's chain of `I` multiply-adds.
+const ROW_GROUP: usize = 8;
+
+/// Slabs with short rows (`b < SHORT_ROWS`, `b = 1` for the last mode): each `J x b` output
+/// slab is `w^T` times its `I x b` input slab, summed for a few slabs side by side.
+#[inline(always)]
+fn short_rows_slabs<T: Scalar>(
+    o: &mut [MaybeUninit<T>],
+    x: &[T],
+    ws: &[T],
+    (i, j, b): (usize, usize, usize),
+) {
+    let (in_len, out_len) = (i * b, j * b);
+    let mut groups_o = o.chunks_exact_mut(ROW_GROUP * out_len);
+    let mut groups_x = x.chunks_exact(ROW_GROUP * in_len);
+    for (og, xg) in (&mut groups_o).zip(&mut groups_x) {
+        for jj in 0..j {
+            for bb in 0..b {
+                let mut acc = [T::zero(); ROW_GROUP];
+                for ii in 0..i {
+                    let w = ws[ii * j + jj];
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        *a = xg[r * in_len + ii * b + bb].mul_add(w, *a);
+                    }
+                }
+                for (r, a) in acc.iter().enumerate() {
+                    og[r * out_len + jj * b + bb].write(*a);
+                }
+            }
+        }
+    }
+    let (o_rest, x_rest) = (groups_o.into_remainder(), groups_x.remainder());
+    for (oa, xa) in o_rest
+        .chunks_exact_mut(out_len)
+        .zip(x_rest.chunks_exact(in_len))
+    {
+        short_rows_product(oa, xa, ws, (i, j, b));
+    }
+}
+
 /// Entries of a row summed at once in [`long_rows_product`] (a register-sized accumulator).
 const ROW_BLOCK: usize = 64;
 
@@ -345,12 +386,16 @@ fn small_mode_product<T: Scalar>(
     let xs = view.as_slice().expect("checked: standard layout");
     let os = out.as_slice_mut().expect("checked: standard layout");
     let kernel = |(o, x): (&mut [MaybeUninit<T>], &[T])| {
+        if b == 1 {
+            // A copy of the loop specialized to b = 1 (the last mode), which the compiler
+            // vectorizes far better.
+            return short_rows_slabs(o, x, ws, (i, j, 1));
+        }
+        if b < SHORT_ROWS {
+            return short_rows_slabs(o, x, ws, (i, j, b));
+        }
         for (oa, xa) in o.chunks_exact_mut(j * b).zip(x.chunks_exact(i * b)) {
-            if b < SHORT_ROWS {
-                short_rows_product(oa, xa, ws, (i, j, b));
-            } else {
-                long_rows_product(oa, xa, ws, (i, j, b));
-            }
+            long_rows_product(oa, xa, ws, (i, j, b));
         }
     };
     // Tasks of about 32K input entries, whole rows of `a`.
