@@ -6,10 +6,29 @@ use crate::{Scalar, TensorError};
 /// their digits.
 pub fn frobenius_norm<T: Scalar>(x: &ArrayViewD<'_, T>) -> f64 {
     let sum: f64 = match x.as_slice_memory_order() {
-        Some(s) => s.iter().map(|v| v.as_f64() * v.as_f64()).sum(),
+        Some(s) => sum_of_squares(s),
         None => x.iter().map(|v| v.as_f64() * v.as_f64()).sum(),
     };
     sum.sqrt()
+}
+
+/// `sum v^2` in `f64` with eight independent partial sums: one running sum waits on each
+/// addition in turn (a fifth of the speed).
+fn sum_of_squares<T: Scalar>(s: &[T]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = s.chunks_exact(8);
+    let tail: f64 = chunks
+        .remainder()
+        .iter()
+        .map(|v| v.as_f64() * v.as_f64())
+        .sum();
+    for c in chunks {
+        for (a, v) in acc.iter_mut().zip(c) {
+            let v = v.as_f64();
+            *a = v.mul_add(v, *a);
+        }
+    }
+    acc.iter().sum::<f64>() + tail
 }
 
 /// Inner product `<a, b>` in `f64`.

@@ -176,7 +176,10 @@ fn tensor_train_impl<T: Scalar>(
             svd_truncate(&c, cap, delta2)?
         } else if rows <= cols {
             let gram = mode_gram(&c.view().insert_axis(ndarray::Axis(0)));
-            let (u_all, s) = leading_from_gram(&gram.view(), rows)?;
+            // With fixed ranks only the first `cap` vectors are kept; an accuracy target
+            // needs every singular value to choose the rank.
+            let wanted = if delta2.is_some() { rows } else { cap };
+            let (u_all, s) = leading_from_gram(&gram.view(), wanted)?;
             let r = truncation_rank(&s, cap, delta2);
             let u = u_all
                 .slice(ndarray::s![.., ..r])
@@ -196,7 +199,8 @@ fn tensor_train_impl<T: Scalar>(
             // Tall: right singular vectors from the small Gram C^T C, then U = C V / |C V|
             // (columns of C V are orthogonal) and the carried factor is the projection U^T C.
             let gram = matmul(c.t(), c);
-            let (v_all, s) = leading_from_gram(&gram.view(), cols)?;
+            let wanted = if delta2.is_some() { cols } else { cap };
+            let (v_all, s) = leading_from_gram(&gram.view(), wanted)?;
             let r = truncation_rank(&s, cap, delta2);
             let mut u = matmul(c, v_all.slice(ndarray::s![.., ..r]));
             for mut col in u.columns_mut() {
