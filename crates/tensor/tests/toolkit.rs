@@ -344,6 +344,32 @@ fn gram_eigen_agrees_with_svd_one_to_one() {
 }
 
 #[test]
+fn mode_gram_equals_the_unfolding_times_its_transpose_on_every_layout() {
+    // (shape, mode): long rows cut into pieces, the last mode (b = 1) split over threads,
+    // short rows gathered in blocks of slabs (with a remainder), sequential and parallel.
+    let mut rng = SeededRng::new(12);
+    for (shape, mode) in [
+        (vec![3, 40, 2100], 1),
+        (vec![2600, 30], 1),
+        (vec![37, 25, 24], 1),
+        (vec![300, 40, 20], 1),
+        (vec![5, 7, 3, 2], 2),
+        (vec![9, 1, 11], 1),
+    ] {
+        let x = random_normal::<f64>(&shape, &mut rng);
+        let xm = unfold(&x.view(), mode).unwrap();
+        let want = matmul(xm.view(), xm.t());
+        let got = mode_gram(&mode_view(&x.view(), mode).unwrap());
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let worst = (&got - &want).iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(
+            worst <= 1e-12 * scale,
+            "shape {shape:?} mode {mode}: {worst:e}"
+        );
+    }
+}
+
+#[test]
 fn warm_start_converges_to_the_same_vectors() {
     let mut rng = SeededRng::new(8);
     // A Gram matrix with a clear gap after 4 values.
