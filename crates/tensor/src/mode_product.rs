@@ -125,28 +125,42 @@ struct Span<'a, T> {
 /// Largest `prod I` of adjacent tiny modes fused into one pass over the tensor.
 const FUSED_ROWS: usize = 16;
 
-/// The ops as spans: runs of adjacent modes whose matrices are tiny (`I x J <= SMALL_MODE`)
-/// and whose `prod I` stays within `FUSED_ROWS` become one span (one pass over the tensor
-/// instead of one per mode, which for `2 -> 1` modes is where the time goes); every other op
-/// is a span of its own.
+/// Adjacent small modes (at most `SMALL_SIDE` rows and columns each) are fused while the
+/// Kronecker matrix stays within `SMALL_FUSED_ROWS x SMALL_SIDE`.
+const SMALL_SIDE: usize = 16;
+const SMALL_FUSED_ROWS: usize = 256;
+
+/// The ops as spans: runs of adjacent modes that are contracted together, with the Kronecker
+/// product of their matrices. Tiny matrices (`I x J <= SMALL_MODE`) with `prod I` within
+/// `FUSED_ROWS` make one pass of the one-pass kernel instead of one per mode (for `2 -> 1`
+/// modes that is where the time goes). Small ones (`I, J <= 16`) up to a `256 x 16` product
+/// make one GEMM of reasonable shape instead of several of `J` columns over short strided rows,
+/// which cost more in calls and packing than the extra multiply-adds of the product.
+/// Every other op is a span of its own.
 fn tiny_spans<'a, T: Scalar>(ops: &'a [(usize, ArrayView2<'a, T>)]) -> Vec<Span<'a, T>> {
     let tiny = |w: &ArrayView2<'_, T>| w.len() <= SMALL_MODE;
+    let small = |w: &ArrayView2<'_, T>| w.nrows() <= SMALL_SIDE && w.ncols() <= SMALL_SIDE;
     let mut sorted: Vec<&(usize, ArrayView2<'a, T>)> = ops.iter().collect();
     sorted.sort_by_key(|(m, _)| *m);
     let mut spans: Vec<Span<'a, T>> = Vec::with_capacity(ops.len());
-    let mut last_tiny = false;
+    // Whether every matrix of the last span is tiny / small.
+    let (mut all_tiny, mut all_small) = (false, false);
     for (mode, w) in sorted {
         if let Some(prev) = spans.last_mut()
-            && last_tiny
-            && tiny(w)
             && prev.first + prev.sizes.len() == *mode
-            && prev.w.nrows() * w.nrows() <= FUSED_ROWS
         {
-            prev.w = CowArray::from(kron(&prev.w.view(), w));
-            prev.sizes.push(w.ncols());
-            continue;
+            let (rows, cols) = (prev.w.nrows() * w.nrows(), prev.w.ncols() * w.ncols());
+            let fuse_tiny = all_tiny && tiny(w) && rows <= FUSED_ROWS;
+            let fuse_small =
+                all_small && small(w) && rows <= SMALL_FUSED_ROWS && cols <= SMALL_SIDE;
+            if fuse_tiny || fuse_small {
+                prev.w = CowArray::from(kron(&prev.w.view(), w));
+                prev.sizes.push(w.ncols());
+                all_tiny &= tiny(w);
+                continue;
+            }
         }
-        last_tiny = tiny(w);
+        (all_tiny, all_small) = (tiny(w), small(w));
         spans.push(Span {
             first: *mode,
             sizes: vec![w.ncols()],

@@ -146,7 +146,7 @@ fn mode_dot_by_unfolding(x: &ArrayD<f64>, m: &Array2<f64>, mode: usize) -> Array
 fn adjacent_tiny_modes_contracted_together_equal_one_product_per_mode() {
     // Runs of adjacent tiny modes (one pass over the tensor for the whole run) at the start,
     // in the middle and at the end (rows of 1-4 entries after them), next to a large mode,
-    // with ranks below and equal to the mode sizes.
+    // with ranks below and equal to the mode sizes; runs of small modes (one GEMM).
     let mut rng = SeededRng::new(8);
     for (shape, ranks) in [
         (vec![300, 2, 2, 2], vec![0, 1, 1, 1]),
@@ -157,6 +157,11 @@ fn adjacent_tiny_modes_contracted_together_equal_one_product_per_mode() {
             vec![12, 0, 0, 7, 2, 1, 1, 1],
         ),
         (vec![5, 4, 4, 2, 3], vec![0, 2, 3, 1, 2]),
+        // small (not tiny) neighbours: 10 -> 4 twice as one 100 x 16 product, then a third
+        // that would pass 16 columns; 12 -> 5 pairs that would pass 16 columns at once
+        (vec![7, 10, 10, 9], vec![0, 4, 4, 3]),
+        (vec![3, 12, 12, 12, 5], vec![0, 5, 5, 5, 0]),
+        (vec![10, 10, 10, 10, 10], vec![3, 1, 1, 4, 4]),
     ] {
         let x = random_normal::<f64>(&shape, &mut rng);
         let mut want = x.clone();
