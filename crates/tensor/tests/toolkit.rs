@@ -185,6 +185,16 @@ fn adjacent_tiny_modes_contracted_together_equal_one_product_per_mode() {
 }
 
 #[test]
+fn a_product_over_an_empty_mode_is_zero() {
+    // Nothing to sum: every output entry is written as 0, none left unset.
+    let x = ArrayD::<f64>::zeros(IxDyn(&[2, 0, 3]));
+    let m = Array2::<f64>::zeros((4, 0));
+    let y = mode_dot(&x.view(), &m.view(), 1, Transpose::No).unwrap();
+    assert_eq!(y.shape(), &[2, 4, 3]);
+    assert!(y.iter().all(|&v| v == 0.0));
+}
+
+#[test]
 fn multi_mode_dot_skip_and_order_independence() {
     let mut rng = SeededRng::new(4);
     let x = random_normal::<f64>(&[4, 5, 6], &mut rng);
