@@ -128,7 +128,7 @@ pub(crate) const PIECE_COLS: usize = 2048;
 /// a block of whole slabs gathered into a contiguous `I x cols` buffer, read once in memory
 /// order (syrk on `b`-column slabs would update the whole `I x I` accumulator for a handful of
 /// columns, and on strided `view[:, :, b]` slabs it would read every cache line once per `b`).
-/// No copy of the tensor is made.
+/// At most one block of the tensor is copied at a time.
 pub fn mode_gram<T: Scalar>(view: &ArrayView3<'_, T>) -> Array2<T> {
     let (a, i, b) = view.dim();
     let flops = (a * i * i * b) as f64;
