@@ -13,11 +13,11 @@
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::evd::tridiag;
 use faer::linalg::householder;
-use faer::{Conj, Mat, Par};
+use faer::{Conj, Mat};
 use faer_ext::{IntoFaer, IntoNdarray};
 use ndarray::{Array2, ArrayView2};
 
-use crate::linalg::{par_for, sym_eigen};
+use crate::linalg::{leading_q_columns, par_for, sym_eigen};
 
 use crate::{Scalar, TensorError};
 
@@ -260,42 +260,13 @@ fn cluster_vectors(d: &[f64], e: &[f64], shifts: &[f64], tiny: f64, seed: usize)
     x
 }
 
-/// The Q of a thin Householder QR (sequential; the blocks are at most a few hundred wide).
+/// The Q of a thin Householder QR.
 fn orthonormal_columns(x: Mat<f64>) -> Mat<f64> {
-    let (n, m) = (x.nrows(), x.ncols());
+    let m = x.ncols();
     if m == 1 {
         return x;
     }
-    let mut factors = x;
-    let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<f64>(n, m);
-    let mut coeff = Mat::<f64>::zeros(bs, m);
-    let mut q = Mat::<f64>::identity(n, m);
-    let mut buf = MemBuffer::new(StackReq::any_of(&[
-        faer::linalg::qr::no_pivoting::factor::qr_in_place_scratch::<f64>(
-            n,
-            m,
-            bs,
-            Par::Seq,
-            Default::default(),
-        ),
-        householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(n, bs, m),
-    ]));
-    faer::linalg::qr::no_pivoting::factor::qr_in_place(
-        factors.as_mut(),
-        coeff.as_mut(),
-        Par::Seq,
-        MemStack::new(&mut buf),
-        Default::default(),
-    );
-    householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
-        factors.as_ref(),
-        coeff.as_ref(),
-        Conj::No,
-        q.as_mut(),
-        Par::Seq,
-        MemStack::new(&mut buf),
-    );
-    q
+    leading_q_columns(x, m)
 }
 
 /// `a . b` with independent partial sums (vectorizes; a single running sum would not).

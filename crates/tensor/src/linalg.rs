@@ -387,47 +387,52 @@ pub fn leading_mode_vectors_few_columns<T: Scalar>(
     if keep == k {
         return Ok(Some(lead));
     }
-    // Householder QR of `lead` (sequential: a few hundred rows by `keep` columns), then the
-    // first k columns of the full Q: the reflectors applied to the first k unit vectors.
-    let mut factors = lead.view().into_faer().to_owned();
-    let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<T>(i, keep);
-    let mut coeff = Mat::<T>::zeros(bs, keep);
-    let mut q = Mat::<T>::identity(i, k);
-    let par = par_for(4.0 * (i * k * keep) as f64);
-    let scratch = faer::dyn_stack::StackReq::any_of(&[
-        faer::linalg::qr::no_pivoting::factor::qr_in_place_scratch::<T>(
-            i,
-            keep,
-            bs,
-            Par::Seq,
-            Default::default(),
-        ),
-        faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<T>(
-            i, bs, k,
-        ),
-    ]);
-    let mut buf = MemBuffer::new(scratch);
-    faer::linalg::qr::no_pivoting::factor::qr_in_place(
-        factors.as_mut(),
-        coeff.as_mut(),
-        Par::Seq,
-        MemStack::new(&mut buf),
-        Default::default(),
-    );
-    faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
-        factors.as_ref(),
-        coeff.as_ref(),
-        faer::Conj::No,
-        q.as_mut(),
-        par,
-        MemStack::new(&mut buf),
-    );
+    let q = leading_q_columns(lead.view().into_faer().to_owned(), k);
     let q = q.as_ref().into_ndarray();
     let mut u = Array2::<T>::zeros((i, k));
     u.slice_mut(ndarray::s![.., ..keep]).assign(&lead);
     u.slice_mut(ndarray::s![.., keep..])
         .assign(&q.slice(ndarray::s![.., keep..k]));
     Ok(Some(u))
+}
+
+/// The first `k` columns (`m <= k <= n`) of the full orthogonal `Q` of the Householder QR of
+/// `x` (`n x m`): the reflectors applied to the first `k` unit vectors. The factorization runs
+/// on one thread (a few hundred rows by tens of columns here); applying the reflectors forks
+/// when it is large enough.
+pub(crate) fn leading_q_columns<T: Scalar>(mut x: Mat<T>, k: usize) -> Mat<T> {
+    let (n, m) = (x.nrows(), x.ncols());
+    let bs = faer::linalg::qr::no_pivoting::factor::recommended_block_size::<T>(n, m);
+    let mut coeff = Mat::<T>::zeros(bs, m);
+    let mut q = Mat::<T>::identity(n, k);
+    let mut buf = MemBuffer::new(faer::dyn_stack::StackReq::any_of(&[
+        faer::linalg::qr::no_pivoting::factor::qr_in_place_scratch::<T>(
+            n,
+            m,
+            bs,
+            Par::Seq,
+            Default::default(),
+        ),
+        faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<T>(
+            n, bs, k,
+        ),
+    ]));
+    faer::linalg::qr::no_pivoting::factor::qr_in_place(
+        x.as_mut(),
+        coeff.as_mut(),
+        Par::Seq,
+        MemStack::new(&mut buf),
+        Default::default(),
+    );
+    faer::linalg::householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
+        x.as_ref(),
+        coeff.as_ref(),
+        faer::Conj::No,
+        q.as_mut(),
+        par_for(4.0 * (n * k * m) as f64),
+        MemStack::new(&mut buf),
+    );
+    q
 }
 
 /// `(U, singular values, Vt)` of a thin SVD.
