@@ -9,6 +9,16 @@
 //! orthogonal by modified Gram-Schmidt, as LAPACK's `dstein`), and only those `k` vectors are
 //! transformed back (`2 n^2 k` flops instead of `2 n^3`). A final residual and orthogonality
 //! check falls back to the full eigendecomposition if inverse iteration did not converge.
+//!
+//! ```
+//! use ndarray::Array2;
+//! use tnet_tensor::leading_eigen::sym_eigen_leading;
+//! // diag(0, 1, .., 99): the 3 leading eigenpairs are 99, 98, 97 and the last unit vectors.
+//! let s = Array2::from_diag(&ndarray::Array1::from_iter((0..100).map(|v| v as f64)));
+//! let (values, vectors) = sym_eigen_leading(&s.view(), 3).unwrap();
+//! assert_eq!(values, vec![99.0, 98.0, 97.0]);
+//! assert!((vectors[[99, 0]].abs() - 1.0).abs() < 1e-12);
+//! ```
 
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::evd::tridiag;
