@@ -162,6 +162,8 @@ fn adjacent_tiny_modes_contracted_together_equal_one_product_per_mode() {
         (vec![7, 10, 10, 9], vec![0, 4, 4, 3]),
         (vec![3, 12, 12, 12, 5], vec![0, 5, 5, 5, 0]),
         (vec![10, 10, 10, 10, 10], vec![3, 1, 1, 4, 4]),
+        // a product that would cost 7.7 times the separate work stays two products
+        (vec![5, 16, 16, 7], vec![0, 1, 15, 0]),
     ] {
         let x = random_normal::<f64>(&shape, &mut rng);
         let mut want = x.clone();
