@@ -1,13 +1,13 @@
 //! The leading eigenpairs of a symmetric matrix without the whole eigendecomposition.
 //!
-//! Tucker's HOSVD wants the `k` leading eigenvectors of an `n x n` Gram matrix, often with
-//! `k` well below `n` (a 408-row mode at rank 142). A full eigendecomposition spends most of
-//! its time on the `n - k` vectors nobody reads: the divide-and-conquer on the tridiagonal
+//! Tucker's HOSVD and TT-SVD want the `k` leading eigenvectors of an `n x n` Gram matrix, often
+//! with `k` well below `n` (a 512-row mode at rank 32). A full eigendecomposition spends most
+//! of its time on the `n - k` vectors nobody reads: the divide-and-conquer on the tridiagonal
 //! matrix and the back-transformation of all `n` vectors. Here the matrix is reduced to
 //! tridiagonal form (faer), all eigenvalues of the tridiagonal come from implicit QL without
-//! vectors (`O(n^2)`), the `k` wanted vectors from inverse iteration (`O(n k)`, clusters kept
-//! orthogonal by modified Gram-Schmidt, as LAPACK's `dstein`), and only those `k` vectors are
-//! transformed back (`2 n^2 k` flops instead of `2 n^3`). A final residual and orthogonality
+//! vectors (`O(n^2)`), the `k` wanted vectors from inverse iteration (`O(n k)`, clusters of
+//! close eigenvalues kept orthogonal as LAPACK's `dstein` does, here by a block QR), and only
+//! those `k` vectors are transformed back (`2 n^2 k` flops instead of `2 n^3`). A final residual and orthogonality
 //! check falls back to the full eigendecomposition if inverse iteration did not converge.
 //!
 //! ```
@@ -28,7 +28,7 @@ use faer_ext::{IntoFaer, IntoNdarray};
 use ndarray::{Array2, ArrayView2};
 
 use crate::linalg::{leading_q_columns, par_for, sym_eigen};
-
+use crate::norm::sum_of_squares;
 use crate::{Scalar, TensorError};
 
 /// The `k` largest eigenvalues of the symmetric `s` (decreasing) and their eigenvectors
@@ -260,7 +260,7 @@ fn cluster_vectors(d: &[f64], e: &[f64], shifts: &[f64], tiny: f64, seed: usize)
             let col = x.col_as_slice_mut(c);
             lu.solve(col);
             // Keep the block's scale bounded before the QR.
-            let nrm = dot(col, col).sqrt();
+            let nrm = sum_of_squares(col).sqrt();
             if nrm > 0.0 && nrm.is_finite() {
                 col.iter_mut().for_each(|v| *v /= nrm);
             }
@@ -277,24 +277,6 @@ fn orthonormal_columns(x: Mat<f64>) -> Mat<f64> {
         return x;
     }
     leading_q_columns(x, m)
-}
-
-/// `a . b` with independent partial sums (vectorizes; a single running sum would not).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (xa, xb) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] = xa[l].mul_add(xb[l], acc[l]);
-        }
-    }
-    acc.iter().sum::<f64>() + tail
 }
 
 /// Solves per eigenvector: one usually suffices when the shift is an accurate eigenvalue;

@@ -145,8 +145,8 @@ pub fn mode_gram<T: Scalar>(view: &ArrayView3<'_, T>) -> Array2<T> {
         GramLayout::Gathered
     };
     let pieces = gram_pieces(a, b, layout, threads);
+    // Each piece is (start, columns) as `gram_pieces` describes for the layout.
     let accumulate = |g: &mut Array2<T>, buf: &mut Vec<T>, (k, n): (usize, usize)| match layout {
-        // Pieces are (first slab, columns of slab k) here.
         GramLayout::Slabs => {
             let (slab, lo) = (k / b, k % b);
             let m = view.index_axis(Axis(0), slab);
@@ -165,13 +165,12 @@ pub fn mode_gram<T: Scalar>(view: &ArrayView3<'_, T>) -> Array2<T> {
             );
         }
         GramLayout::Gathered => {
-            let slabs = n / b;
-            buf.clear();
+            // Every entry of the block is written below: only its length needs setting.
             buf.resize(i * n, T::zero());
-            for (s, slab) in view.outer_iter().skip(k).take(slabs).enumerate() {
+            for (s, slab) in view.outer_iter().skip(k).take(n / b).enumerate() {
                 for (row, src) in slab.outer_iter().enumerate() {
                     let dst = &mut buf[row * n + s * b..row * n + (s + 1) * b];
-                    dst.copy_from_slice(src.as_slice().expect("C-contiguous rows"));
+                    ndarray::ArrayViewMut1::from(dst).assign(&src);
                 }
             }
             let m = ArrayView2::from_shape((i, n), &buf[..]).expect("sizes match");

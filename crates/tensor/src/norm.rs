@@ -14,7 +14,7 @@ pub fn frobenius_norm<T: Scalar>(x: &ArrayViewD<'_, T>) -> f64 {
 
 /// `sum v^2` in `f64` with eight independent partial sums: one running sum waits on each
 /// addition in turn (a fifth of the speed).
-fn sum_of_squares<T: Scalar>(s: &[T]) -> f64 {
+pub(crate) fn sum_of_squares<T: Scalar>(s: &[T]) -> f64 {
     let mut acc = [0.0f64; 8];
     let chunks = s.chunks_exact(8);
     let tail: f64 = chunks

@@ -384,6 +384,18 @@ fn mode_gram_equals_the_unfolding_times_its_transpose_on_every_layout() {
             "shape {shape:?} mode {mode}: {worst:e}"
         );
     }
+    // A strided view (rows of the gathered layout not contiguous) gives the same Gram.
+    let x = random_normal::<f64>(&[37, 25, 24], &mut rng);
+    let strided: ndarray::ArrayView3<'_, f64> = x
+        .view()
+        .permuted_axes(vec![2, 1, 0])
+        .into_dimensionality()
+        .unwrap();
+    let contiguous = strided.as_standard_layout().into_owned();
+    let want = mode_gram(&contiguous.view());
+    let got = mode_gram(&strided);
+    let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!((&got - &want).iter().all(|v| v.abs() <= 1e-12 * scale));
 }
 
 #[test]
