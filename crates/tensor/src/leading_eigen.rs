@@ -4,8 +4,9 @@
 //! with `k` well below `n` (a 512-row mode at rank 32). A full eigendecomposition spends most
 //! of its time on the `n - k` vectors nobody reads: the divide-and-conquer on the tridiagonal
 //! matrix and the back-transformation of all `n` vectors. Here the matrix is reduced to
-//! tridiagonal form (faer), all eigenvalues of the tridiagonal come from implicit QL without
-//! vectors (`O(n^2)`), the `k` wanted vectors from inverse iteration (`O(n k)`, clusters of
+//! tridiagonal form (faer), the `k` leading eigenvalues of the tridiagonal come from bisection
+//! on Sturm counts (`O(n k)`, sixteen values in step; for `k > n / 2` all values from implicit
+//! QL, `O(n^2)`), the `k` wanted vectors from inverse iteration (`O(n k)`, clusters of
 //! close eigenvalues kept orthogonal as LAPACK's `dstein` does, here by a block QR), and only
 //! those `k` vectors are transformed back (`2 n^2 k` flops instead of `2 n^3`). A final residual and orthogonality
 //! check falls back to the full eigendecomposition if inverse iteration did not converge.
@@ -58,10 +59,11 @@ pub fn sym_eigen_leading<T: Scalar>(
 /// Below this size the full eigendecomposition is as fast.
 const PARTIAL_MIN_SIZE: usize = 48;
 
-/// The partial solve pays for `k <= n / 4` (measured: `n = 512, k = 32` 13 ms against 22 ms
-/// for faer's full decomposition on two threads, `n = 339, k = 47` 6 against 7.5 ms); at
-/// `k = n / 3` the full one, which uses both threads throughout, is as fast or faster.
-const PARTIAL_MAX_FRACTION: usize = 4;
+/// The partial solve pays for `k <= n / 2` (timed on Grams of random matrices, medians of 15:
+/// `n = 408` at `k = 24` 4.8 ms, at
+/// `k = 142` 9.6 ms, at `k = 204` 12.4 ms, against 15-17 ms for faer's full decomposition on two
+/// threads; `n = 200, k = 100` 2.6 against 3.0 ms).
+const PARTIAL_MAX_FRACTION: usize = 2;
 
 fn full_leading<T: Scalar>(
     s: &ArrayView2<'_, T>,
@@ -134,14 +136,102 @@ pub fn tridiagonal_leading(diag: &[f64], off: &[f64], k: usize) -> Option<(Vec<f
     }
     let d: Vec<f64> = diag.iter().map(|v| v / scale).collect();
     let e: Vec<f64> = off.iter().map(|v| v / scale).collect();
-    let mut all = tridiagonal_eigenvalues(&d, &e)?;
-    all.sort_by(|a, b| b.total_cmp(a));
-    let wanted = &all[..k];
-    let vectors = inverse_iteration(&d, &e, wanted);
-    if !accurate(&d, &e, wanted, &vectors) {
+    let wanted = if k <= n / 2 {
+        leading_eigenvalues_by_bisection(&d, &e, k)
+    } else {
+        let mut all = tridiagonal_eigenvalues(&d, &e)?;
+        all.sort_by(|a, b| b.total_cmp(a));
+        all.truncate(k);
+        all
+    };
+    let vectors = inverse_iteration(&d, &e, &wanted);
+    if !accurate(&d, &e, &wanted, &vectors) {
         return None;
     }
     Some((wanted.iter().map(|v| v * scale).collect(), vectors))
+}
+
+/// Eigenvalues bisected side by side: the Sturm recurrence is a chain of dependent divisions,
+/// so one eigenvalue at a time waits on each division's latency; this many run in step.
+const BISECTION_LANES: usize = 16;
+
+/// Halvings of the Gershgorin interval (width at most 4 for a matrix of unit max-norm) down
+/// to the spacing of doubles near 1: the absolute accuracy QL reaches.
+const BISECTION_STEPS: usize = 56;
+
+/// The `k` largest eigenvalues (decreasing) of the tridiagonal `(diag, off)` of unit
+/// max-norm, each by bisection on its Sturm count (LAPACK `dstebz`'s method). Costs
+/// `O(k n)` where QL for all values costs `O(n^2)` with a longer chain per step.
+fn leading_eigenvalues_by_bisection(diag: &[f64], off: &[f64], k: usize) -> Vec<f64> {
+    let n = diag.len();
+    let off2: Vec<f64> = off.iter().map(|v| v * v).collect();
+    let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+    for i in 0..n {
+        let radius =
+            if i > 0 { off[i - 1].abs() } else { 0.0 } + off.get(i).map_or(0.0, |v| v.abs());
+        low = low.min(diag[i] - radius);
+        high = high.max(diag[i] + radius);
+    }
+    // Room for the rounding of the recurrence at the ends.
+    let pad = 4.0 * f64::EPSILON * (high - low).max(1.0);
+    let (low, high) = (low - pad, high + pad);
+    let mut values = Vec::with_capacity(k);
+    for first in (0..k).step_by(BISECTION_LANES) {
+        // Lane j finds the eigenvalue with `n - 1 - (first + j)` values below it.
+        let mut index = [0usize; BISECTION_LANES];
+        for (j, slot) in index.iter_mut().enumerate() {
+            *slot = n - 1 - (first + j).min(k - 1);
+        }
+        let mut lo = [low; BISECTION_LANES];
+        let mut hi = [high; BISECTION_LANES];
+        for _ in 0..BISECTION_STEPS {
+            let mut mid = [0.0; BISECTION_LANES];
+            for j in 0..BISECTION_LANES {
+                mid[j] = 0.5 * (lo[j] + hi[j]);
+            }
+            let below = sturm_counts(diag, &off2, &mid);
+            for j in 0..BISECTION_LANES {
+                if below[j] > index[j] {
+                    hi[j] = mid[j];
+                } else {
+                    lo[j] = mid[j];
+                }
+            }
+        }
+        let lanes = BISECTION_LANES.min(k - first);
+        // `hi` is the smallest point reached whose count includes the eigenvalue: an exactly
+        // representable eigenvalue (a diagonal entry) comes back exactly.
+        values.extend(hi.iter().take(lanes));
+    }
+    values
+}
+
+/// For each shift, the number of eigenvalues below it: the negative pivots of the `LDL^T` of
+/// `T - shift I` (a zero pivot is replaced by a tiny negative one, as LAPACK does).
+fn sturm_counts(
+    diag: &[f64],
+    off2: &[f64],
+    shifts: &[f64; BISECTION_LANES],
+) -> [usize; BISECTION_LANES] {
+    const PIVMIN: f64 = f64::MIN_POSITIVE / f64::EPSILON;
+    let pivot = |v: f64| if v.abs() < PIVMIN { -PIVMIN } else { v };
+    let mut below = [0usize; BISECTION_LANES];
+    let Some((&d0, rest)) = diag.split_first() else {
+        return below;
+    };
+    let mut q = shifts.map(|s| pivot(d0 - s));
+    let mut negative = q.map(|v| u64::from(v < 0.0));
+    for (&d, &coupling) in rest.iter().zip(off2) {
+        for j in 0..BISECTION_LANES {
+            let next = pivot(d - shifts[j] - coupling / q[j]);
+            negative[j] += u64::from(next < 0.0);
+            q[j] = next;
+        }
+    }
+    for j in 0..BISECTION_LANES {
+        below[j] = negative[j] as usize;
+    }
+    below
 }
 
 /// All eigenvalues of a symmetric tridiagonal matrix (any order) by implicit QL with

@@ -17,6 +17,7 @@
 
 mod error;
 mod factorized;
+mod gram_subspace;
 mod khatri_rao;
 pub mod leading_eigen;
 pub mod linalg;

@@ -301,6 +301,14 @@ pub fn sym_eigen<T: Scalar>(s: &ArrayView2<'_, T>) -> Result<(Vec<T>, Array2<T>)
     Ok((values, vectors))
 }
 
+/// Gram matrices from this size try subspace iteration first (smaller ones are solved exactly
+/// in about the time of a few of its steps).
+const SUBSPACE_MIN_SIZE: usize = 64;
+
+/// ... and when at most this fraction of the vectors is wanted (each step costs `2 n^2 (k + p)`
+/// flops against the `4/3 n^3` of the tridiagonal reduction).
+const SUBSPACE_MAX_FRACTION: usize = 4;
+
 /// Leading `k` left singular vectors of a matrix given by its Gram matrix `G = M M^T`, and
 /// the matching singular values `sqrt(max(eig, 0))`, signs as `svd_flip`.
 pub fn leading_from_gram<T: Scalar>(
@@ -313,7 +321,15 @@ pub fn leading_from_gram<T: Scalar>(
             "asked for {k} singular vectors of a {n}-row matrix (1..={n} allowed)"
         )));
     }
-    let (w, v) = crate::leading_eigen::sym_eigen_leading(gram, k)?;
+    let by_subspace = if n >= SUBSPACE_MIN_SIZE && k <= n / SUBSPACE_MAX_FRACTION {
+        crate::gram_subspace::gram_leading_by_subspace(gram, k)
+    } else {
+        None
+    };
+    let (w, v) = match by_subspace {
+        Some(found) => found,
+        None => crate::leading_eigen::sym_eigen_leading(gram, k)?,
+    };
     let mut u = v.as_standard_layout().into_owned();
     svd_flip(&mut u, None);
     let s = w[..k].iter().map(|&x| x.max(T::zero()).sqrt()).collect();
@@ -383,16 +399,33 @@ pub fn leading_mode_vectors_few_columns<T: Scalar>(
         return Ok(None);
     }
     svd_flip(&mut lead, None);
-    if keep == k {
-        return Ok(Some(lead));
+    Ok(Some(complete_orthonormal(&lead.view(), k)?))
+}
+
+/// `u` (`n x m`, orthonormal columns) followed by `k - m` more orthonormal columns, the next
+/// columns of the full orthogonal `Q` of `u`'s Householder QR (as LAPACK's full SVD completes
+/// its `U`), for `m <= k <= n`.
+pub fn complete_orthonormal<T: Scalar>(
+    u: &ArrayView2<'_, T>,
+    k: usize,
+) -> Result<Array2<T>, TensorError> {
+    let (n, m) = u.dim();
+    if k < m || k > n {
+        return Err(TensorError::Invalid(format!(
+            "cannot complete {m} columns of length {n} to {k} orthonormal columns \
+             ({m}..={n} allowed)"
+        )));
     }
-    let q = leading_q_columns(lead.view().into_faer().to_owned(), k);
+    if k == m {
+        return Ok(u.to_owned());
+    }
+    let q = leading_q_columns(u.into_faer().to_owned(), k);
     let q = q.as_ref().into_ndarray();
-    let mut u = Array2::<T>::zeros((i, k));
-    u.slice_mut(ndarray::s![.., ..keep]).assign(&lead);
-    u.slice_mut(ndarray::s![.., keep..])
-        .assign(&q.slice(ndarray::s![.., keep..k]));
-    Ok(Some(u))
+    let mut out = Array2::<T>::zeros((n, k));
+    out.slice_mut(ndarray::s![.., ..m]).assign(u);
+    out.slice_mut(ndarray::s![.., m..])
+        .assign(&q.slice(ndarray::s![.., m..k]));
+    Ok(out)
 }
 
 /// The first `k` columns (`m <= k <= n`) of the full orthogonal `Q` of the Householder QR of

@@ -1,6 +1,8 @@
 //! Linear-algebra helpers against their definitions.
 
-use tnet_tensor::linalg::{leading_from_gram, leading_mode_vectors_few_columns, mode_gram};
+use tnet_tensor::linalg::{
+    complete_orthonormal, leading_from_gram, leading_mode_vectors_few_columns, mode_gram,
+};
 use tnet_tensor::random::{SeededRng, random_normal};
 
 #[test]
@@ -39,4 +41,24 @@ fn few_column_unfoldings_give_the_gram_path_subspace_and_a_completed_basis() {
         overlap.iter().all(|v| v.abs() < 1e-10),
         "completion orthogonal to the range"
     );
+}
+
+#[test]
+fn completing_orthonormal_columns_keeps_them_and_adds_orthonormal_ones() {
+    let mut rng = SeededRng::new(4);
+    let a = random_normal::<f64>(&[30, 3], &mut rng)
+        .into_dimensionality::<ndarray::Ix2>()
+        .unwrap();
+    let (u, _) = tnet_tensor::linalg::thin_qr(&a.view());
+    let full = complete_orthonormal(&u.view(), 10).unwrap();
+    assert_eq!(full.dim(), (30, 10));
+    assert_eq!(full.slice(ndarray::s![.., ..3]), u);
+    let g = full.t().dot(&full);
+    for ((i, j), v) in g.indexed_iter() {
+        let want = if i == j { 1.0 } else { 0.0 };
+        assert!((v - want).abs() < 1e-12, "U^T U [{i},{j}] = {v}");
+    }
+    assert_eq!(complete_orthonormal(&u.view(), 3).unwrap(), u);
+    assert!(complete_orthonormal(&u.view(), 2).is_err());
+    assert!(complete_orthonormal(&u.view(), 31).is_err());
 }

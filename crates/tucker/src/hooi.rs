@@ -1,7 +1,7 @@
-use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, CowArray, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Axis, CowArray, IxDyn, Slice};
 use rayon::prelude::*;
 use tnet_tensor::linalg::{
-    leading_from_gram, leading_from_gram_warm, leading_mode_vectors,
+    complete_orthonormal, leading_from_gram, leading_from_gram_warm, leading_mode_vectors,
     leading_mode_vectors_few_columns, matmul, mode_gram,
 };
 use tnet_tensor::random::{SeededRng, random_orthonormal};
@@ -167,10 +167,21 @@ fn partial_tucker_impl<T: Scalar>(
 
     let x = x.as_standard_layout();
     let xv = x.view();
+    let active_ranks = ranks.clone();
+    let ranks = if matches!(opts.init, TuckerInit::Svd) && opts.n_iter_max > 0 {
+        let reducible: Vec<bool> = (0..modes.len())
+            .map(|k| !fixed[k] && ranks[k] < sizes[k])
+            .collect();
+        usable_ranks(xv.shape(), modes, &ranks, &reducible)
+    } else {
+        ranks
+    };
 
     // Modes at full rank are not contracted while iterating (any orthonormal basis of the
     // whole space projects identically); their factor is set once at the end.
-    let active: Vec<usize> = (0..modes.len()).filter(|&k| ranks[k] < sizes[k]).collect();
+    let active: Vec<usize> = (0..modes.len())
+        .filter(|&k| active_ranks[k] < sizes[k])
+        .collect();
     let mut factors: Vec<Option<Array2<T>>> = vec![None; modes.len()];
     match &opts.init {
         TuckerInit::Svd => {
@@ -282,6 +293,15 @@ fn partial_tucker_impl<T: Scalar>(
         core
     };
 
+    // Modes computed at a lower usable rank: completed to the asked rank.
+    for k in (0..modes.len()).filter(|&k| ranks[k] < active_ranks[k]) {
+        let u = factors[k].as_ref().expect("active factors are set");
+        let u = complete_orthonormal(&u.view(), active_ranks[k])?;
+        core = pad_with_zeros(&core, modes[k], active_ranks[k]);
+        factors[k] = Some(u);
+    }
+    let ranks = active_ranks;
+
     // Full-rank modes: TensorLy's factor there is the singular basis of the projected
     // unfolding, which is the eigenbasis of the core's Gram along that mode.
     for k in (0..modes.len()).filter(|&k| ranks[k] == sizes[k]) {
@@ -304,6 +324,50 @@ fn partial_tucker_impl<T: Scalar>(
         iterations,
         converged,
     })
+}
+
+/// The ranks HOOI can use. Every product HOOI forms meets mode `k`'s factor only through
+/// the `R_k` directions left by the other modes (the product of their ranks, or sizes for
+/// modes not decomposed), so at most `R_k` of its columns carry anything of the fit: a larger
+/// rank's other columns are an arbitrary orthonormal completion (as in TensorLy, whose SVD
+/// completes them). Such a `reducible` mode is cut to `R_k`; the fit is computed at these ranks
+/// and the factor completed after. At most one mode can exceed its `R_k` (two such modes `a`,
+/// `b` would need `r_a > r_b r_rest >= r_b > r_a r_rest`), and cutting it leaves every other
+/// `R_j >= r_j`, since the cut rank still holds `r_j` as a factor.
+fn usable_ranks(
+    shape: &[usize],
+    modes: &[usize],
+    ranks: &[usize],
+    reducible: &[bool],
+) -> Vec<usize> {
+    let mut usable = ranks.to_vec();
+    let total = shape
+        .iter()
+        .enumerate()
+        .map(|(m, &size)| match modes.iter().position(|&d| d == m) {
+            Some(k) => ranks[k],
+            None => size,
+        })
+        .fold(1u128, |acc, r| acc.saturating_mul(r as u128));
+    for k in (0..modes.len()).filter(|&k| reducible[k]) {
+        // `total` is at most the tensor's element count: exact, and ranks are at least 1.
+        let others = total / ranks[k] as u128;
+        if others < ranks[k] as u128 {
+            usable[k] = others as usize;
+        }
+    }
+    usable
+}
+
+/// `core` with mode `mode` extended to `len` entries, the new ones zero.
+fn pad_with_zeros<T: Scalar>(core: &ArrayD<T>, mode: usize, len: usize) -> ArrayD<T> {
+    let mut shape = core.shape().to_vec();
+    let old = shape[mode];
+    shape[mode] = len;
+    let mut out = ArrayD::<T>::zeros(IxDyn(&shape));
+    out.slice_axis_mut(Axis(mode), Slice::from(..old))
+        .assign(core);
+    out
 }
 
 /// The new factor of `mode`: the leading `rank` left singular vectors of `y`'s unfolding,

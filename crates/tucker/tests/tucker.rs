@@ -371,3 +371,88 @@ fn random_tucker_refuses_ranks_its_factors_cannot_have() {
     let t = random_tucker::<f64>(&[3, 4], &[2, 3], &mut rng).unwrap();
     assert_eq!((t.shape(), t.ranks()), (vec![3, 4], vec![2, 3]));
 }
+
+/// `max |V V^T - W W^T|` over the first `k` columns of each.
+fn projector_gap(v: &Array2<f64>, w: &Array2<f64>, k: usize) -> f64 {
+    let v = v.slice(ndarray::s![.., ..k]);
+    let w = w.slice(ndarray::s![.., ..k]);
+    let d = matmul(v, v.t()) - matmul(w, w.t());
+    d.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+}
+
+/// A rank above the product of the other modes' ranks (and sizes of modes left whole) is
+/// fitted at that product and completed: the same fit as HOOI from the full HOSVD start.
+#[test]
+fn a_rank_above_what_the_other_modes_leave_fits_as_from_the_full_start() {
+    let mut rng = SeededRng::new(31);
+    let mut x = random_tucker::<f64>(&[3, 4, 5, 60], &[3, 2, 2, 12], &mut rng)
+        .unwrap()
+        .to_tensor();
+    add_noise(&mut x, 0.05, &mut rng);
+    let opts = TuckerOptions {
+        tol: 0.0,
+        n_iter_max: 10,
+        ..Default::default()
+    };
+    // Full Tucker at ranks (3, 2, 2, 40): mode 3 can use 3 * 2 * 2 = 12 directions.
+    // Partial Tucker of modes 1..3 at (2, 2, 40), mode 0 (size 3) left whole: again 12.
+    let cases: [(&[usize], &[usize]); 2] =
+        [(&[0, 1, 2, 3], &[3, 2, 2, 40]), (&[1, 2, 3], &[2, 2, 40])];
+    for (modes, ranks) in cases {
+        let rank = TuckerRank::Ranks(ranks.to_vec());
+        let fit = partial_tucker(&x.view(), modes, &rank, &opts).unwrap();
+        // The reference starts from every factor of the full HOSVD (so nothing is cut).
+        let start: Vec<Array2<f64>> = modes
+            .iter()
+            .zip(ranks)
+            .map(|(&m, &r)| {
+                let one = partial_tucker(
+                    &x.view(),
+                    &[m],
+                    &TuckerRank::Ranks(vec![r]),
+                    &TuckerOptions {
+                        n_iter_max: 0,
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+                one.factors[0].clone()
+            })
+            .collect();
+        let reference = partial_tucker(
+            &x.view(),
+            modes,
+            &rank,
+            &TuckerOptions {
+                init: TuckerInit::Factors(start),
+                ..opts.clone()
+            },
+        )
+        .unwrap();
+        let (got, want) = (
+            *fit.errors.last().unwrap(),
+            *reference.errors.last().unwrap(),
+        );
+        assert!(
+            (got - want).abs() <= 1e-9 * want,
+            "{modes:?}: error {got} vs {want}"
+        );
+        let last = fit.factors.len() - 1;
+        let u = &fit.factors[last];
+        assert_eq!(u.dim(), (60, 40));
+        assert_orthonormal(u);
+        assert!(projector_gap(u, &reference.factors[last], 12) < 1e-8);
+        // The completed directions hold nothing of the core.
+        let core = &fit.core;
+        assert_eq!(core.shape()[3], 40);
+        let tail = core.slice_axis(ndarray::Axis(3), ndarray::Slice::from(12..));
+        assert!(tail.iter().all(|&v| v == 0.0));
+        // The reported error is the true one.
+        let mut approx = core.clone();
+        for (k, &m) in modes.iter().enumerate() {
+            approx = tnet_tensor::contract_modes(&approx.view(), &[(m, fit.factors[k].t())]);
+        }
+        let true_err = relative_error(&x.view(), &approx.view()).unwrap();
+        assert!((got - true_err).abs() < 1e-10, "{got} vs {true_err}");
+    }
+}
