@@ -2,24 +2,29 @@
 //!
 //! A Gram matrix `G = M M^T` of data that is low rank plus noise has a few large eigenvalues
 //! and a bulk far below them. Its `k` leading eigenvectors are then reached by a few products
-//! `G V` with a block `V` of `k + p` columns (subspace iteration; the error shrinks by
-//! `lambda_{k+p+1} / lambda_k` a step), far cheaper than reducing `G` to tridiagonal form
+//! `G V` with a block `V` of `p = k + max(8, k / 4)` columns (subspace iteration; the error
+//! shrinks by `lambda_{p+1} / lambda_k` a step), far cheaper than reducing `G` to tridiagonal form
 //! (`4/3 n^3` flops). The answer is accepted only when the Ritz pairs' residual
 //! `||G U - U diag(theta)||_F` is below `100 eps ||G||_F`, the standard of the warm-started
-//! HOOI updates; when the residual does not fall fast enough to get there within a few steps
-//! (no gap at `k`), the caller takes the exact path. `G` must be positive semi-definite:
-//! subspace iteration finds the eigenvalues largest in magnitude, which are then the largest.
+//! HOOI updates. The attempt stops, and the caller takes the exact path, as soon as the bound
+//! is out of reach within a few steps: at the first Ritz step from a bound on the rate (the
+//! trace left beyond the first `k` Ritz values, spread over the next `p - k + 1` eigenvalues,
+//! over `theta_k`), later from the residual's observed decrease. `G` must be positive
+//! semi-definite: subspace iteration finds the eigenvalues largest in magnitude, which are then
+//! the largest.
 //!
-//! The start is a fixed pseudo-random block, so results repeat run to run. As with any
-//! randomized range finder, a start nearly orthogonal to a leading eigenvector would delay it;
-//! the oversampling makes that a probability far below rounding's effects.
+//! The start is a fixed dense pseudo-random block, so results repeat run to run. As with any
+//! randomized range finder, a start with no component along a leading eigenvector would miss
+//! it; a dense pseudo-random block has such components for all but a measure-zero set of
+//! matrices.
 
 use ndarray::{Array2, ArrayView2, s};
 
+use faer_ext::{IntoFaer, IntoNdarray};
+
 use crate::Scalar;
-use crate::linalg::{matmul, sym_eigen, thin_qr};
+use crate::linalg::{leading_q_columns, matmul, sym_eigen};
 use crate::norm::sum_of_squares;
-use crate::random::{SeededRng, random_orthonormal};
 
 /// Columns beyond `k` in the iterated block (at least this many, or `k / 4`).
 const OVERSAMPLING: usize = 8;
@@ -29,6 +34,24 @@ const MAX_STEPS: usize = 8;
 
 /// Seed of the start block.
 const START_SEED: u64 = 0x5EED_6A3E;
+
+/// A fixed block of uniform pseudo-random entries in `[-1/2, 1/2)` (xorshift): any block
+/// with components along every eigenvector serves.
+fn start_block<T: Scalar>(n: usize, p: usize) -> Array2<T> {
+    let mut state = START_SEED;
+    Array2::from_shape_simple_fn((n, p), || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        T::from_f64((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
+    })
+}
+
+/// The `Q` of a thin Householder QR, on one thread (faer's default would fork per panel).
+fn orthonormal_columns<T: Scalar>(x: &Array2<T>) -> Array2<T> {
+    let q = leading_q_columns(x.view().into_faer().to_owned(), x.ncols());
+    q.as_ref().into_ndarray().to_owned()
+}
 
 /// The `k` leading eigenpairs (values decreasing, vectors `n x k` orthonormal) of the positive
 /// semi-definite `gram`, or `None` when subspace iteration does not reach the residual bound
@@ -49,7 +72,9 @@ pub(crate) fn gram_leading_by_subspace<T: Scalar>(
     }
     .sqrt();
     let tol = (100.0 * T::epsilon().as_f64()).max(1e-12) * g_norm;
-    let mut v = random_orthonormal::<T>(n, p, &mut SeededRng::new(START_SEED));
+    let trace: f64 = (0..n).map(|i| gram[[i, i]].as_f64()).sum();
+    // One product before the first Ritz step: its values then already show a gap if there is one.
+    let mut v = orthonormal_columns(&matmul(gram.view(), start_block::<T>(n, p).view()));
     let mut last = f64::INFINITY;
     for step in 0..MAX_STEPS {
         let w = matmul(gram.view(), v.view());
@@ -68,14 +93,21 @@ pub(crate) fn gram_leading_by_subspace<T: Scalar>(
         if res <= tol {
             return Some((theta[..k].to_vec(), u));
         }
-        // Linear convergence at the rate seen so far must reach the bound in the steps left.
-        let left = (MAX_STEPS - step - 1) as i32;
-        let projected = res * (res / last).powi(left);
-        if step >= 1 && (projected.is_nan() || projected > tol) {
+        let rate = if step == 0 {
+            // Ritz values are below the eigenvalues, so the mass left beyond the first `k`,
+            // spread over the next `p - k + 1`, bounds `lambda_{p+1}` from above.
+            let beyond = trace - theta[..k].iter().map(|t| t.as_f64()).sum::<f64>();
+            beyond / ((p - k + 1) as f64 * theta[k - 1].as_f64())
+        } else {
+            res / last
+        };
+        // Linear convergence at that rate must reach the bound in the steps left.
+        let projected = res * rate.powi((MAX_STEPS - step - 1) as i32);
+        if projected.is_nan() || projected > tol {
             return None;
         }
         last = res;
-        v = thin_qr(&w.view()).0;
+        v = orthonormal_columns(&w);
     }
     None
 }
@@ -83,7 +115,7 @@ pub(crate) fn gram_leading_by_subspace<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::random::random_matrix;
+    use crate::random::{SeededRng, random_matrix};
 
     /// `M M^T` with `M = L R + noise * E`: a rank-`signal` Gram and a bulk far below it.
     fn low_rank_gram(n: usize, signal: usize, noise: f64, seed: u64) -> Array2<f64> {
