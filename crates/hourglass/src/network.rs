@@ -2,6 +2,7 @@
 //! from one factorized 8th-order tensor (docs/model.md).
 
 use std::sync::{Arc, Mutex};
+use tnet_cpu::workers::on_pool_worker;
 
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Device, Result, Tensor, Var};
@@ -301,8 +302,17 @@ impl TNet {
         self.forward_with(&self.kernels(mode)?, x, train)
     }
 
-    /// The forward pass with given kernels.
+    /// The forward pass with given kernels. On the CPU it runs on a worker of rayon's pool
+    /// (see [`tnet_cpu::workers`]).
     pub fn forward_with(&self, kernels: &Kernels, x: &Tensor, train: bool) -> Result<Vec<Tensor>> {
+        if x.device().is_cpu() {
+            on_pool_worker(|| self.forward_here(kernels, x, train))
+        } else {
+            self.forward_here(kernels, x, train)
+        }
+    }
+
+    fn forward_here(&self, kernels: &Kernels, x: &Tensor, train: bool) -> Result<Vec<Tensor>> {
         let s = self.cfg.input_size;
         let dims = x.dims();
         if dims.len() != 4 || dims[1] != 3 || dims[2] != s || dims[3] != s {
@@ -378,10 +388,18 @@ impl TNet {
 
     /// `loss.backward()` completed with the gradients of the tensor's parts when `kernels` came
     /// from [`KernelMode::Split`]. The store is keyed by the trainable variables.
+    /// On the CPU it runs on a worker of rayon's pool (see [`tnet_cpu::workers`]).
     pub fn backward(&self, kernels: &Kernels, loss: &Tensor) -> Result<GradStore> {
-        let mut grads = loss.backward()?;
-        self.finish_backward(kernels, &mut grads)?;
-        Ok(grads)
+        let here = || {
+            let mut grads = loss.backward()?;
+            self.finish_backward(kernels, &mut grads)?;
+            Ok(grads)
+        };
+        if loss.device().is_cpu() {
+            on_pool_worker(here)
+        } else {
+            here()
+        }
     }
 
     /// The second half of [`TNet::backward`]: replaces the per-layer kernel gradients in

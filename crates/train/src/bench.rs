@@ -2,6 +2,7 @@
 //! timed per phase (as the yardsticks time theirs).
 
 use std::time::Instant;
+use tnet_cpu::workers::on_pool_worker;
 
 use candle_core::{Device, Result, Tensor};
 use serde::Serialize;
@@ -58,6 +59,22 @@ pub struct StepBench {
 
 /// Times `steps` training steps after `warmup` untimed ones (`conv_dtype`: mixed precision).
 pub fn bench_step(
+    cfg: &HourglassConfig,
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+    conv_dtype: Option<candle_core::DType>,
+    device: &Device,
+) -> Result<StepBench> {
+    // As training does (`train_step`): the step's work on a worker of rayon's pool.
+    if device.is_cpu() {
+        on_pool_worker(|| bench_step_here(cfg, batch, steps, warmup, conv_dtype, device))
+    } else {
+        bench_step_here(cfg, batch, steps, warmup, conv_dtype, device)
+    }
+}
+
+fn bench_step_here(
     cfg: &HourglassConfig,
     batch: usize,
     steps: usize,

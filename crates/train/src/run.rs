@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use serde::Serialize;
+use tnet_cpu::workers::on_pool_worker;
 use tnet_data::face_loader::{FaceSampleConfig, make_face_batch};
 use tnet_data::pose_loader::{
     Augment, EpochLoader, LoaderConfig, OnBadImage, SampleConfig, make_batch,
@@ -734,8 +735,16 @@ pub fn train_step_replicated(
     trainable: &[(String, candle_core::Var)],
     group: &dyn Collective,
 ) -> Result<(f64, ReduceStats), TrainError> {
+    let cpu = match batch {
+        StepBatch::Pose { images, .. } | StepBatch::Face { images, .. } => images.device().is_cpu(),
+    };
+    // The computing parts run on a worker of rayon's pool (`tnet_cpu::workers`); the
+    // collectives stay on this thread, which MPI may require.
+    let on_workers = |f: &(dyn Fn() -> candle_core::Result<Tensor> + Sync)| {
+        if cpu { on_pool_worker(f) } else { f() }
+    };
     let kernels = net.kernels(KernelMode::Split)?;
-    let loss = match batch {
+    let loss = on_workers(&|| match batch {
         StepBatch::Pose {
             images,
             heatmaps,
@@ -744,11 +753,11 @@ pub fn train_step_replicated(
             &net.forward_with(&kernels, images, true)?,
             heatmaps,
             weights,
-        )?,
+        ),
         StepBatch::Face { images, labels } => {
-            segmentation_loss(&net.forward_with(&kernels, images, true)?, labels)?
+            segmentation_loss(&net.forward_with(&kernels, images, true)?, labels)
         }
-    };
+    })?;
     let mut v = [loss.to_dtype(DType::F64)?.to_scalar::<f64>()?];
     group.all_reduce_sum_f64(&mut v)?;
     let v = v[0] / group.size() as f64;
@@ -757,7 +766,11 @@ pub fn train_step_replicated(
     }
     let mut grads = net.backward(&kernels, &loss)?;
     let reduced = average_gradients(trainable, &mut grads, group)?;
-    opt.step(&grads, lr)?;
+    if cpu {
+        on_pool_worker(|| opt.step(&grads, lr))?;
+    } else {
+        opt.step(&grads, lr)?;
+    }
     Ok((v, reduced))
 }
 
