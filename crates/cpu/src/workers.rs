@@ -4,7 +4,7 @@
 //! outside the pool every fork injects a job, wakes a worker and puts the caller to sleep until
 //! the job ends: two context switches per parallel op, hundreds per training step. From a
 //! worker, a fork is a push onto its own queue that the other workers steal from. On the
-//! `small` network's training step (two cores) that was 37-48 ms against 32-33 ms.
+//! `small` network's training step (two cores) that was 37-48 ms against 32-39 ms.
 
 /// Runs `f` on a worker of rayon's global pool (inline when the caller is a worker already)
 /// and returns its result; the calling thread waits.
