@@ -303,12 +303,21 @@ impl TNet {
     }
 
     /// The forward pass with given kernels. On the CPU it runs on a worker of rayon's pool
-    /// (see [`tnet_cpu::workers`]).
+    /// (see [`TNet::on_workers`]).
     pub fn forward_with(&self, kernels: &Kernels, x: &Tensor, train: bool) -> Result<Vec<Tensor>> {
-        if x.device().is_cpu() {
-            on_pool_worker(|| self.forward_here(kernels, x, train))
+        self.on_workers(x.device(), || self.forward_here(kernels, x, train))
+    }
+
+    /// Runs `f` on a worker of rayon's pool when the work is on the CPU
+    /// ([`tnet_cpu::workers`]), except while BatchNorm is synchronized with other replicas: its
+    /// collectives block, and a blocked worker can hold up the very replica it waits for (a
+    /// worker waiting on a fork may have taken that replica's job onto its own stack).
+    fn on_workers<R: Send>(&self, device: &Device, f: impl FnOnce() -> R + Send) -> R {
+        let synced = self.bn_sync.read().map_or(true, |g| g.is_some());
+        if device.is_cpu() && !synced {
+            on_pool_worker(f)
         } else {
-            self.forward_here(kernels, x, train)
+            f()
         }
     }
 
@@ -388,18 +397,14 @@ impl TNet {
 
     /// `loss.backward()` completed with the gradients of the tensor's parts when `kernels` came
     /// from [`KernelMode::Split`]. The store is keyed by the trainable variables.
-    /// On the CPU it runs on a worker of rayon's pool (see [`tnet_cpu::workers`]).
+    /// On the CPU it runs on a worker of rayon's pool (see [`TNet::on_workers`]).
     pub fn backward(&self, kernels: &Kernels, loss: &Tensor) -> Result<GradStore> {
         let here = || {
             let mut grads = loss.backward()?;
             self.finish_backward(kernels, &mut grads)?;
             Ok(grads)
         };
-        if loss.device().is_cpu() {
-            on_pool_worker(here)
-        } else {
-            here()
-        }
+        self.on_workers(loss.device(), here)
     }
 
     /// The second half of [`TNet::backward`]: replaces the per-layer kernel gradients in

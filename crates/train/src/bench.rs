@@ -67,75 +67,67 @@ pub fn bench_step(
     device: &Device,
 ) -> Result<StepBench> {
     // As training does (`train_step`): the step's work on a worker of rayon's pool.
-    if device.is_cpu() {
-        on_pool_worker(|| bench_step_here(cfg, batch, steps, warmup, conv_dtype, device))
-    } else {
-        bench_step_here(cfg, batch, steps, warmup, conv_dtype, device)
-    }
-}
-
-fn bench_step_here(
-    cfg: &HourglassConfig,
-    batch: usize,
-    steps: usize,
-    warmup: usize,
-    conv_dtype: Option<candle_core::DType>,
-    device: &Device,
-) -> Result<StepBench> {
-    let opts = NetOptions {
-        conv_dtype,
-        ..NetOptions::default()
+    let run = || -> Result<StepBench> {
+        let opts = NetOptions {
+            conv_dtype,
+            ..NetOptions::default()
+        };
+        let net = TNet::new(cfg, &opts, device)?;
+        let params = net.params().trainable_owned();
+        let mut opt = Optimizer::new(OptimizerConfig::default(), params)?;
+        let (x, target, weight) = random_pose_batch(cfg, batch, 0, device)?;
+        let mut phases: [Vec<f64>; 6] = Default::default();
+        let (mut first, mut last) = (f64::NAN, f64::NAN);
+        for i in 0..warmup + steps {
+            let t0 = Instant::now();
+            let k = net.kernels(KernelMode::Split)?;
+            sync(device)?;
+            let t1 = Instant::now();
+            let out = net.forward_with(&k, &x, true)?;
+            let loss = pose_loss(&out, &target, &weight)?;
+            let loss_v = loss.to_scalar::<f32>()? as f64;
+            let t2 = Instant::now();
+            let mut grads = loss.backward()?;
+            sync(device)?;
+            let t3 = Instant::now();
+            net.finish_backward(&k, &mut grads)?;
+            sync(device)?;
+            let t4 = Instant::now();
+            opt.step(&grads, 2.5e-4)?;
+            sync(device)?;
+            let t5 = Instant::now();
+            if i == 0 {
+                first = loss_v;
+            }
+            last = loss_v;
+            if i >= warmup {
+                let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+                phases[0].push(ms(t0, t5));
+                phases[1].push(ms(t0, t1));
+                phases[2].push(ms(t1, t2));
+                phases[3].push(ms(t2, t3));
+                phases[4].push(ms(t3, t4));
+                phases[5].push(ms(t4, t5));
+            }
+        }
+        let step = Spread::of(&phases[0]);
+        Ok(StepBench {
+            step,
+            reconstruct: Spread::of(&phases[1]),
+            forward: Spread::of(&phases[2]),
+            backward: Spread::of(&phases[3]),
+            tensor_backward: Spread::of(&phases[4]),
+            update: Spread::of(&phases[5]),
+            gflops: 3.0 * cfg.forward_flops() * batch as f64 / (step.median_ms * 1e-3) / 1e9,
+            loss_first: first,
+            loss_last: last,
+        })
     };
-    let net = TNet::new(cfg, &opts, device)?;
-    let params = net.params().trainable_owned();
-    let mut opt = Optimizer::new(OptimizerConfig::default(), params)?;
-    let (x, target, weight) = random_pose_batch(cfg, batch, 0, device)?;
-    let mut phases: [Vec<f64>; 6] = Default::default();
-    let (mut first, mut last) = (f64::NAN, f64::NAN);
-    for i in 0..warmup + steps {
-        let t0 = Instant::now();
-        let k = net.kernels(KernelMode::Split)?;
-        sync(device)?;
-        let t1 = Instant::now();
-        let out = net.forward_with(&k, &x, true)?;
-        let loss = pose_loss(&out, &target, &weight)?;
-        let loss_v = loss.to_scalar::<f32>()? as f64;
-        let t2 = Instant::now();
-        let mut grads = loss.backward()?;
-        sync(device)?;
-        let t3 = Instant::now();
-        net.finish_backward(&k, &mut grads)?;
-        sync(device)?;
-        let t4 = Instant::now();
-        opt.step(&grads, 2.5e-4)?;
-        sync(device)?;
-        let t5 = Instant::now();
-        if i == 0 {
-            first = loss_v;
-        }
-        last = loss_v;
-        if i >= warmup {
-            let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
-            phases[0].push(ms(t0, t5));
-            phases[1].push(ms(t0, t1));
-            phases[2].push(ms(t1, t2));
-            phases[3].push(ms(t2, t3));
-            phases[4].push(ms(t3, t4));
-            phases[5].push(ms(t4, t5));
-        }
+    if device.is_cpu() {
+        on_pool_worker(run)
+    } else {
+        run()
     }
-    let step = Spread::of(&phases[0]);
-    Ok(StepBench {
-        step,
-        reconstruct: Spread::of(&phases[1]),
-        forward: Spread::of(&phases[2]),
-        backward: Spread::of(&phases[3]),
-        tensor_backward: Spread::of(&phases[4]),
-        update: Spread::of(&phases[5]),
-        gflops: 3.0 * cfg.forward_flops() * batch as f64 / (step.median_ms * 1e-3) / 1e9,
-        loss_first: first,
-        loss_last: last,
-    })
 }
 
 fn sync(device: &Device) -> Result<()> {

@@ -735,16 +735,8 @@ pub fn train_step_replicated(
     trainable: &[(String, candle_core::Var)],
     group: &dyn Collective,
 ) -> Result<(f64, ReduceStats), TrainError> {
-    let cpu = match batch {
-        StepBatch::Pose { images, .. } | StepBatch::Face { images, .. } => images.device().is_cpu(),
-    };
-    // The computing parts run on a worker of rayon's pool (`tnet_cpu::workers`); the
-    // collectives stay on this thread, which MPI may require.
-    let on_workers = |f: &(dyn Fn() -> candle_core::Result<Tensor> + Sync)| {
-        if cpu { on_pool_worker(f) } else { f() }
-    };
     let kernels = net.kernels(KernelMode::Split)?;
-    let loss = on_workers(&|| match batch {
+    let loss = match batch {
         StepBatch::Pose {
             images,
             heatmaps,
@@ -753,11 +745,11 @@ pub fn train_step_replicated(
             &net.forward_with(&kernels, images, true)?,
             heatmaps,
             weights,
-        ),
+        )?,
         StepBatch::Face { images, labels } => {
-            segmentation_loss(&net.forward_with(&kernels, images, true)?, labels)
+            segmentation_loss(&net.forward_with(&kernels, images, true)?, labels)?
         }
-    })?;
+    };
     let mut v = [loss.to_dtype(DType::F64)?.to_scalar::<f64>()?];
     group.all_reduce_sum_f64(&mut v)?;
     let v = v[0] / group.size() as f64;
@@ -766,7 +758,9 @@ pub fn train_step_replicated(
     }
     let mut grads = net.backward(&kernels, &loss)?;
     let reduced = average_gradients(trainable, &mut grads, group)?;
-    if cpu {
+    // Element-wise ops only, no collective: on a worker of rayon's pool as the forward and
+    // backward passes (`tnet_cpu::workers`).
+    if loss.device().is_cpu() {
         on_pool_worker(|| opt.step(&grads, lr))?;
     } else {
         opt.step(&grads, lr)?;

@@ -167,7 +167,7 @@ fn partial_tucker_impl<T: Scalar>(
 
     let x = x.as_standard_layout();
     let xv = x.view();
-    let active_ranks = ranks.clone();
+    let asked_ranks = ranks.clone();
     let ranks = if matches!(opts.init, TuckerInit::Svd) && opts.n_iter_max > 0 {
         let reducible: Vec<bool> = (0..modes.len())
             .map(|k| !fixed[k] && ranks[k] < sizes[k])
@@ -180,7 +180,7 @@ fn partial_tucker_impl<T: Scalar>(
     // Modes at full rank are not contracted while iterating (any orthonormal basis of the
     // whole space projects identically); their factor is set once at the end.
     let active: Vec<usize> = (0..modes.len())
-        .filter(|&k| active_ranks[k] < sizes[k])
+        .filter(|&k| asked_ranks[k] < sizes[k])
         .collect();
     let mut factors: Vec<Option<Array2<T>>> = vec![None; modes.len()];
     match &opts.init {
@@ -294,13 +294,13 @@ fn partial_tucker_impl<T: Scalar>(
     };
 
     // Modes computed at a lower usable rank: completed to the asked rank.
-    for k in (0..modes.len()).filter(|&k| ranks[k] < active_ranks[k]) {
+    for k in (0..modes.len()).filter(|&k| ranks[k] < asked_ranks[k]) {
         let u = factors[k].as_ref().expect("active factors are set");
-        let u = complete_orthonormal(&u.view(), active_ranks[k])?;
-        core = pad_with_zeros(&core, modes[k], active_ranks[k]);
+        let u = complete_orthonormal(&u.view(), asked_ranks[k])?;
+        core = pad_with_zeros(&core, modes[k], asked_ranks[k]);
         factors[k] = Some(u);
     }
-    let ranks = active_ranks;
+    let ranks = asked_ranks;
 
     // Full-rank modes: TensorLy's factor there is the singular basis of the projected
     // unfolding, which is the eigenbasis of the core's Gram along that mode.
