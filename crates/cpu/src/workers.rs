@@ -7,7 +7,9 @@
 //! `small` network's training step (two cores) that was 37-48 ms against 32-39 ms.
 
 /// Runs `f` on a worker of rayon's global pool (inline when the caller is a worker already)
-/// and returns its result; the calling thread waits.
+/// and returns its result; the calling thread waits. `f` must not wait on another thread that
+/// may itself need the pool (a collective with replicas running as threads, say): a worker
+/// waiting on a fork can take other queued jobs onto its own stack, so such a wait can deadlock.
 pub fn on_pool_worker<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| f())
 }

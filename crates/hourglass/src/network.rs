@@ -303,7 +303,7 @@ impl TNet {
     }
 
     /// The forward pass with given kernels. On the CPU it runs on a worker of rayon's pool
-    /// (see [`TNet::on_workers`]).
+    /// ([`tnet_cpu::workers`]), unless BatchNorm is synchronized across replicas.
     pub fn forward_with(&self, kernels: &Kernels, x: &Tensor, train: bool) -> Result<Vec<Tensor>> {
         self.on_workers(x.device(), || self.forward_here(kernels, x, train))
     }
@@ -397,7 +397,8 @@ impl TNet {
 
     /// `loss.backward()` completed with the gradients of the tensor's parts when `kernels` came
     /// from [`KernelMode::Split`]. The store is keyed by the trainable variables.
-    /// On the CPU it runs on a worker of rayon's pool (see [`TNet::on_workers`]).
+    /// On the CPU it runs on a worker of rayon's pool ([`tnet_cpu::workers`]), unless
+    /// BatchNorm is synchronized across replicas.
     pub fn backward(&self, kernels: &Kernels, loss: &Tensor) -> Result<GradStore> {
         let here = || {
             let mut grads = loss.backward()?;
