@@ -120,3 +120,35 @@ pub fn sum_over_tasks(
     }
     total
 }
+
+/// The rate of one large square f32 GEMM on all of rayon's threads, best of `reps` after a
+/// warm-up, in GFLOP/s (`2 n^3` flops a product): the machine's practical peak for the
+/// convolutions' GEMMs, against which a step's phases are reported. `n` is at least 1.
+pub fn gemm_peak_gflops(n: usize, reps: usize) -> f64 {
+    let n = n.max(1);
+    let a = vec![1.0f32; n * n];
+    let b = vec![0.5f32; n * n];
+    let mut c = vec![0.0f32; n * n];
+    let ld = n as isize;
+    let mut best = f64::INFINITY;
+    for rep in 0..=reps.max(1) {
+        let t = std::time::Instant::now();
+        // SAFETY: `c`, `a` and `b` each hold the n x n values their row-major strides reach.
+        unsafe {
+            gemm_strided(
+                (n, n, n),
+                c.as_mut_ptr(),
+                (ld, 1),
+                false,
+                (&a, (ld, 1)),
+                (&b, (ld, 1)),
+                Parallelism::Rayon(0),
+            )
+        };
+        if rep > 0 {
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+    }
+    std::hint::black_box(&c);
+    2.0 * (n as f64).powi(3) / best / 1e9
+}

@@ -37,6 +37,10 @@ struct Line {
     min_ms: f64,
     max_ms: f64,
     gflops: f64,
+    forward_gflops: f64,
+    backward_gflops: f64,
+    /// One large GEMM's rate on the same threads (CPU only).
+    peak_gflops: Option<f64>,
     loss_first: f64,
     loss_last: f64,
 }
@@ -56,12 +60,18 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
         &device,
     )
     .context("benchmarking the training step")?;
+    let peak = device
+        .is_cpu()
+        .then(|| tnet_cpu::workers::on_pool_worker(|| tnet_cpu::gemm::gemm_peak_gflops(PEAK_N, 5)));
     if args.json {
         let line = Line {
             median_ms: r.step.median_ms,
             min_ms: r.step.min_ms,
             max_ms: r.step.max_ms,
             gflops: r.gflops,
+            forward_gflops: r.forward_gflops,
+            backward_gflops: r.backward_gflops,
+            peak_gflops: peak,
             loss_first: r.loss_first,
             loss_last: r.loss_last,
         };
@@ -72,23 +82,31 @@ pub fn run(args: &BenchStepArgs) -> Result<()> {
         "{} {}, batch {}, {} steps after {} warm-up",
         args.net.preset, cfg.param, args.batch, args.steps, args.warmup
     );
-    println!("phase                 median ms   min ms   max ms");
-    for (name, s) in [
-        ("reconstruct + split", r.reconstruct),
-        ("forward + loss", r.forward),
-        ("backward", r.backward),
-        ("tensor backward", r.tensor_backward),
-        ("optimizer update", r.update),
-        ("whole step", r.step),
+    println!("phase                 median ms   min ms   max ms   GFLOP/s  of peak");
+    for (name, s, rate) in [
+        ("reconstruct + split", r.reconstruct, None),
+        ("forward + loss", r.forward, Some(r.forward_gflops)),
+        ("backward", r.backward, Some(r.backward_gflops)),
+        ("tensor backward", r.tensor_backward, None),
+        ("optimizer update", r.update, None),
+        ("whole step", r.step, Some(r.gflops)),
     ] {
+        let rate_cols = match (rate, peak) {
+            (Some(g), Some(p)) => format!(" {g:>9.1} {:>7.0} %", 100.0 * g / p),
+            (Some(g), None) => format!(" {g:>9.1}"),
+            _ => String::new(),
+        };
         println!(
-            "{name:<20} {:>10.2} {:>8.2} {:>8.2}",
+            "{name:<20} {:>10.2} {:>8.2} {:>8.2}{rate_cols}",
             s.median_ms, s.min_ms, s.max_ms
         );
     }
-    println!(
-        "{:.1} effective GFLOP/s; loss {:.5} -> {:.5}",
-        r.gflops, r.loss_first, r.loss_last
-    );
+    if let Some(p) = peak {
+        println!("peak: one {PEAK_N}^3 f32 GEMM on the same threads, {p:.1} GFLOP/s");
+    }
+    println!("loss {:.5} -> {:.5}", r.loss_first, r.loss_last);
     Ok(())
 }
+
+/// Size of the square GEMM whose rate is reported as the peak (about 2 GFLOP a product).
+const PEAK_N: usize = 1024;

@@ -325,9 +325,21 @@ fn bench_step_prints_one_json_line() {
         "min_ms",
         "max_ms",
         "gflops",
+        "forward_gflops",
+        "backward_gflops",
+        "peak_gflops",
         "loss_first",
         "loss_last",
     ] {
         assert!(v[k].is_number(), "{k}");
     }
+    // A network of 8 features runs far below one large GEMM's rate.
+    let (step, peak) = (
+        v["gflops"].as_f64().unwrap(),
+        v["peak_gflops"].as_f64().unwrap(),
+    );
+    assert!(
+        0.0 < step && step < peak,
+        "step {step} GFLOP/s, peak {peak}"
+    );
 }

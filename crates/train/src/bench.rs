@@ -53,6 +53,10 @@ pub struct StepBench {
     pub update: Spread,
     /// Effective GFLOP/s of the step (3 x forward FLOPs x batch / median time).
     pub gflops: f64,
+    /// Effective GFLOP/s of the forward pass with the loss (forward FLOPs x batch / median).
+    pub forward_gflops: f64,
+    /// Effective GFLOP/s of the backward pass (2 x forward FLOPs x batch / median).
+    pub backward_gflops: f64,
     pub loss_first: f64,
     pub loss_last: f64,
 }
@@ -110,15 +114,22 @@ pub fn bench_step(
                 phases[5].push(ms(t4, t5));
             }
         }
-        let step = Spread::of(&phases[0]);
+        let (step, forward, backward) = (
+            Spread::of(&phases[0]),
+            Spread::of(&phases[2]),
+            Spread::of(&phases[3]),
+        );
+        let flops = cfg.forward_flops() * batch as f64;
         Ok(StepBench {
             step,
             reconstruct: Spread::of(&phases[1]),
-            forward: Spread::of(&phases[2]),
-            backward: Spread::of(&phases[3]),
+            forward,
+            backward,
             tensor_backward: Spread::of(&phases[4]),
             update: Spread::of(&phases[5]),
-            gflops: 3.0 * cfg.forward_flops() * batch as f64 / (step.median_ms * 1e-3) / 1e9,
+            gflops: 3.0 * flops / step.median_ms / 1e6,
+            forward_gflops: flops / forward.median_ms / 1e6,
+            backward_gflops: 2.0 * flops / backward.median_ms / 1e6,
             loss_first: first,
             loss_last: last,
         })
