@@ -22,9 +22,9 @@ use ndarray::{Array2, ArrayView2, s};
 
 use faer_ext::{IntoFaer, IntoNdarray};
 
-use crate::Scalar;
 use crate::linalg::{leading_q_columns, matmul, sym_eigen};
-use crate::norm::sum_of_squares;
+use crate::random::SeededRng;
+use crate::{Scalar, frobenius_norm};
 
 /// Columns beyond `k` in the iterated block (at least this many, or `k / 4`).
 const OVERSAMPLING: usize = 8;
@@ -35,19 +35,15 @@ const MAX_STEPS: usize = 8;
 /// Seed of the start block.
 const START_SEED: u64 = 0x5EED_6A3E;
 
-/// A fixed block of uniform pseudo-random entries in `[-1/2, 1/2)` (xorshift): any block
-/// with components along every eigenvector serves.
+/// A fixed block of uniform pseudo-random entries in `[-1/2, 1/2)`: any block with components
+/// along every eigenvector serves (uniform draws skip the normal draws' logarithms).
 fn start_block<T: Scalar>(n: usize, p: usize) -> Array2<T> {
-    let mut state = START_SEED;
-    Array2::from_shape_simple_fn((n, p), || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        T::from_f64((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
-    })
+    let mut rng = SeededRng::new(START_SEED);
+    Array2::from_shape_simple_fn((n, p), || T::from_f64(rng.range(-0.5, 0.5)))
 }
 
-/// The `Q` of a thin Householder QR, on one thread (faer's default would fork per panel).
+/// The `Q` of a thin Householder QR (`leading_q_columns`: factored on one thread, as the
+/// tridiagonal solver's blocks).
 fn orthonormal_columns<T: Scalar>(x: &Array2<T>) -> Array2<T> {
     let q = leading_q_columns(x.view().into_faer().to_owned(), x.ncols());
     q.as_ref().into_ndarray().to_owned()
@@ -66,11 +62,7 @@ pub(crate) fn gram_leading_by_subspace<T: Scalar>(
     if k == 0 || k >= p {
         return None;
     }
-    let g_norm = match gram.as_slice() {
-        Some(all) => sum_of_squares(all),
-        None => gram.iter().map(|v| v.as_f64() * v.as_f64()).sum(),
-    }
-    .sqrt();
+    let g_norm = frobenius_norm(&gram.view().into_dyn());
     let tol = (100.0 * T::epsilon().as_f64()).max(1e-12) * g_norm;
     let trace: f64 = (0..n).map(|i| gram[[i, i]].as_f64()).sum();
     // One product before the first Ritz step: its values then already show a gap if there is one.
@@ -85,11 +77,7 @@ pub(crate) fn gram_leading_by_subspace<T: Scalar>(
         for (j, mut col) in r.columns_mut().into_iter().enumerate() {
             col.scaled_add(-theta[j], &u.column(j));
         }
-        let res = match r.as_slice() {
-            Some(all) => sum_of_squares(all),
-            None => r.iter().map(|v| v.as_f64() * v.as_f64()).sum(),
-        }
-        .sqrt();
+        let res = frobenius_norm(&r.view().into_dyn());
         if res <= tol {
             return Some((theta[..k].to_vec(), u));
         }
@@ -115,7 +103,7 @@ pub(crate) fn gram_leading_by_subspace<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::random::{SeededRng, random_matrix};
+    use crate::random::random_matrix;
 
     /// `M M^T` with `M = L R + noise * E`: a rank-`signal` Gram and a bulk far below it.
     fn low_rank_gram(n: usize, signal: usize, noise: f64, seed: u64) -> Array2<f64> {

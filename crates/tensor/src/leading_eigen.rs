@@ -215,21 +215,17 @@ fn sturm_counts(
 ) -> [usize; BISECTION_LANES] {
     const PIVMIN: f64 = f64::MIN_POSITIVE / f64::EPSILON;
     let pivot = |v: f64| if v.abs() < PIVMIN { -PIVMIN } else { v };
-    let mut below = [0usize; BISECTION_LANES];
     let Some((&d0, rest)) = diag.split_first() else {
-        return below;
+        return [0; BISECTION_LANES];
     };
     let mut q = shifts.map(|s| pivot(d0 - s));
-    let mut negative = q.map(|v| u64::from(v < 0.0));
+    let mut below = q.map(|v| usize::from(v < 0.0));
     for (&d, &coupling) in rest.iter().zip(off2) {
         for j in 0..BISECTION_LANES {
             let next = pivot(d - shifts[j] - coupling / q[j]);
-            negative[j] += u64::from(next < 0.0);
+            below[j] += usize::from(next < 0.0);
             q[j] = next;
         }
-    }
-    for j in 0..BISECTION_LANES {
-        below[j] = negative[j] as usize;
     }
     below
 }
